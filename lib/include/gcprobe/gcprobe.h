@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/** @file gcprobe.h
+ * @brief libgcprobe public API: feed packets, receive C.4 records.
+ *
+ * One engine is one worker: it owns its flow table, reassembly buffers
+ * and dissector state, and is not thread-safe. Run one engine per core
+ * (shared-nothing) and steer both directions of a flow to the same one.
+ *
+ * Records are MessagePack maps laid out as ../shared/spec/C4-SCHEMA.md
+ * says; gcp_record_to_json() renders the same record as one JSON line.
+ */
+#ifndef GCPROBE_GCPROBE_H
+#define GCPROBE_GCPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GCP_BUILDING_LIB)
+#define GCP_API __attribute__((visibility("default")))
+#else
+#define GCP_API
+#endif
+
+#define GCP_VERSION_MAJOR 0
+#define GCP_VERSION_MINOR 1
+#define GCP_VERSION_PATCH 0
+#define GCP_VERSION_STRING "0.1.0"
+
+/** Status codes: 0 is success, failures are negative. */
+enum gcp_status {
+	GCP_OK = 0,
+	GCP_ERR_INVAL = -1,       /**< bad argument or option */
+	GCP_ERR_NOMEM = -2,       /**< allocation failed */
+	GCP_ERR_IO = -3,          /**< read/write/open failed */
+	GCP_ERR_FORMAT = -4,      /**< corrupt or unknown file format */
+	GCP_ERR_UNSUPPORTED = -5, /**< feature or link type not supported */
+	GCP_ERR_TRUNCATED = -6,   /**< input ended inside a record/packet */
+	GCP_ERR_EOF = -7,         /**< no more packets */
+	GCP_ERR_FULL = -8,        /**< a configured limit was reached */
+};
+
+/** Human-readable text for a gcp_status value (never NULL). */
+GCP_API const char *gcp_strerror(int status);
+
+/** Library version string, e.g. "0.1.0". */
+GCP_API const char *gcp_version(void);
+
+/** Record types; combine as a bit mask for subscriptions. */
+enum gcp_record_type {
+	GCP_REC_TCP = 1u << 0,
+	GCP_REC_HTTP = 1u << 1,
+	GCP_REC_DNS = 1u << 2,
+	GCP_REC_MAIL = 1u << 3,
+	GCP_REC_FTP = 1u << 4,
+	GCP_REC_INVENTORY = 1u << 5,
+	GCP_REC_STATS = 1u << 6,
+	GCP_REC_ALL = 0x7fu,
+};
+
+/** Name of one record type as written in the record's "type" key. */
+GCP_API const char *gcp_record_type_name(enum gcp_record_type type);
+
+/** One encoded record, valid only during the callback. */
+struct gcp_record {
+	enum gcp_record_type type;
+	uint64_t flow_id;      /**< 0 when the record belongs to no flow */
+	const uint8_t *data;   /**< one MessagePack map */
+	size_t len;
+};
+
+/** Called for every record of a subscribed type. */
+typedef void (*gcp_record_cb)(const struct gcp_record *rec, void *user);
+
+/** Collector node kind (C.4 node_type). */
+enum gcp_node_type { GCP_NODE_PHYSICAL = 0, GCP_NODE_VIRTUAL = 1 };
+
+/**
+ * Engine options. Set .sz = sizeof(struct gcp_engine_opts) so that the
+ * library can tell which fields a caller compiled against; zeroed
+ * fields take the documented defaults. Use GCP_ENGINE_OPTS_INIT.
+ */
+struct gcp_engine_opts {
+	size_t sz;
+	const char *node_name;   /**< default: host name */
+	enum gcp_node_type node_type;
+	const char *engine_name; /**< default: "gcprobe/<version>" */
+	const char *agent_ip;    /**< omitted from records when NULL */
+	const char *tenant;      /**< tenant label put on every record */
+	uint32_t max_flows;      /**< flow table capacity; default 65536 */
+	uint32_t tcp_idle_s;     /**< TCP idle timeout; default 300 s */
+	uint32_t udp_idle_s;     /**< UDP idle timeout; default 60 s */
+	uint32_t tcp_close_s;    /**< linger after FIN/RST; default 5 s */
+	uint32_t conn_window_s;  /**< conn_count window; default 60 s */
+	uint32_t max_frag_datagrams; /**< IP datagrams in reassembly; default 1024 */
+	uint32_t frag_timeout_s; /**< IP fragment timeout; default 30 s */
+	uint32_t reasm_flow_bytes;   /**< out-of-order bytes per flow direction; default 256 KiB */
+	uint64_t reasm_total_bytes;  /**< out-of-order bytes per engine; default 64 MiB */
+	uint32_t stream_pending_bytes; /**< unparsed tail a dissector may hold; default 64 KiB */
+	uint32_t body_cap;       /**< HTTP body bytes kept per message; default 4096 */
+	int decompress;          /**< gunzip/inflate HTTP bodies: 1 yes (default), -1 no */
+	uint32_t dns_timeout_s;  /**< unanswered DNS query timeout; default 10 s */
+};
+
+#define GCP_ENGINE_OPTS_INIT { .sz = sizeof(struct gcp_engine_opts) }
+
+/** Opaque engine handle (one per worker). */
+struct gcp_engine;
+
+/** Create an engine; *out receives it. Returns 0 or a gcp_status. */
+GCP_API int gcp_engine_create(const struct gcp_engine_opts *opts,
+			      struct gcp_engine **out);
+
+/**
+ * Subscribe to record types. Only the dissectors that produce a
+ * subscribed type run; call again to change (replaces the previous
+ * subscription). A NULL callback unsubscribes.
+ */
+GCP_API int gcp_engine_subscribe(struct gcp_engine *eng, unsigned type_mask,
+				 gcp_record_cb cb, void *user);
+
+/** Link types are pcap LINKTYPE_* values. */
+enum gcp_linktype {
+	GCP_LINK_NULL = 0,       /**< BSD loopback, host byte order family */
+	GCP_LINK_ETHERNET = 1,
+	GCP_LINK_RAW = 101,      /**< raw IPv4/IPv6 */
+	GCP_LINK_LOOP = 108,     /**< OpenBSD loopback, network byte order */
+	GCP_LINK_LINUX_SLL = 113,
+	GCP_LINK_IPV4 = 228,
+	GCP_LINK_IPV6 = 229,
+	GCP_LINK_LINUX_SLL2 = 276,
+};
+
+/** One packet as the embedder has it; the bytes are not copied. */
+struct gcp_packet {
+	const uint8_t *data;
+	uint32_t caplen;   /**< bytes at data */
+	uint32_t wirelen;  /**< length on the wire (>= caplen) */
+	uint64_t ts_ns;    /**< capture time, ns since the Unix epoch (UTC) */
+	int linktype;      /**< enum gcp_linktype value */
+};
+
+/**
+ * Process one packet. Records that the packet completes are delivered
+ * to the subscriber before this returns. Malformed packets are counted
+ * (see gcp_engine_stats) and return 0: only misuse is an error.
+ */
+GCP_API int gcp_engine_feed(struct gcp_engine *eng, const struct gcp_packet *pkt);
+
+/** Process a burst of packets (preferred: lets the engine prefetch). */
+GCP_API int gcp_engine_feed_burst(struct gcp_engine *eng,
+				  const struct gcp_packet *pkts, unsigned n);
+
+/**
+ * Advance the engine clock without a packet (idle capture): expires
+ * flows, fragments and DNS queries whose timeouts passed.
+ */
+GCP_API int gcp_engine_advance(struct gcp_engine *eng, uint64_t now_ns);
+
+/** End every open flow and emit its records (shutdown, end of file). */
+GCP_API int gcp_engine_flush(struct gcp_engine *eng);
+
+/** Free the engine. Does not flush: call gcp_engine_flush() first. */
+GCP_API void gcp_engine_destroy(struct gcp_engine *eng);
+
+/** Counters. Set .sz = sizeof(struct gcp_stats) before the call. */
+struct gcp_stats {
+	size_t sz;
+	uint64_t pkts;             /**< packets fed */
+	uint64_t bytes;            /**< wire bytes fed */
+	uint64_t decode_errors;    /**< malformed at some layer */
+	uint64_t non_ip;           /**< ARP, LLDP, ... (not errors) */
+	uint64_t truncated;        /**< capture shorter than headers */
+	uint64_t unsupported_link; /**< link type not decoded */
+	uint64_t tunnels;          /**< packets decapsulated */
+	uint64_t frags;            /**< IP fragments seen */
+	uint64_t frags_reassembled;/**< datagrams completed */
+	uint64_t frags_dropped;    /**< fragments dropped: table full, overlap, timeout */
+	uint64_t flows_created;
+	uint64_t flows_ended;
+	uint64_t flows_evicted;    /**< ended early because the table was full */
+	uint64_t flow_table_full;  /**< packets not tracked: no slot */
+	uint64_t reasm_ooo_bytes;  /**< bytes buffered out of order */
+	uint64_t reasm_limit_hits; /**< per-flow or engine budget hit (gap made) */
+	uint64_t reasm_missed_bytes;
+	uint64_t pending_limit_hits; /**< dissector tail exceeded stream_pending_bytes */
+	uint64_t records;          /**< records emitted */
+	uint64_t records_by_type[8]; /**< indexed by bit position of the type */
+	uint64_t dissector_errors; /**< protocol violations seen by dissectors */
+};
+
+/** Copy the engine's counters into *st (st->sz must be set). */
+GCP_API int gcp_engine_stats(const struct gcp_engine *eng, struct gcp_stats *st);
+
+/** JSON rendering options. */
+enum gcp_json_flags { GCP_JSON_DEFAULT = 0 };
+
+/**
+ * Render one MessagePack record as a JSON object followed by '\n'.
+ * Timestamps become RFC 3339 UTC strings with microseconds; bin values
+ * become strings when valid UTF-8, else base64 with a sibling key
+ * "<key>_base64": true. Returns bytes written (excluding the NUL) or a
+ * negative gcp_status; GCP_ERR_FULL when buf is too small.
+ */
+GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
+			       size_t bufsz, unsigned flags);
+
+/* ---- capture sources ------------------------------------------------ */
+
+/** Opaque capture source (pcap/pcapng file; live backends in probe/). */
+struct gcp_capture;
+
+/** Capture counters. */
+struct gcp_capture_stats {
+	size_t sz;
+	uint64_t pkts;
+	uint64_t bytes;
+	uint64_t truncated;  /**< a packet cut short by end of file */
+	uint64_t dropped;    /**< dropped by kernel/NIC where known */
+};
+
+/** Open a pcap (µs or ns) or pcapng file. */
+GCP_API int gcp_capture_open_file(const char *path, struct gcp_capture **out);
+
+/**
+ * Read up to n packets. Returns the number read (0 at end of input) or
+ * a negative gcp_status. Packet bytes stay valid until the next call.
+ * A truncated last packet is counted, not returned, and ends input.
+ */
+GCP_API int gcp_capture_rx_burst(struct gcp_capture *cap, struct gcp_packet *pkts,
+				 unsigned n);
+
+GCP_API int gcp_capture_stats(const struct gcp_capture *cap,
+			      struct gcp_capture_stats *st);
+
+/** Last error text for the capture (file name and reason). */
+GCP_API const char *gcp_capture_error(const struct gcp_capture *cap);
+
+GCP_API void gcp_capture_close(struct gcp_capture *cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GCPROBE_GCPROBE_H */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Size-class pool with free lists (see mempool.h). */
+#include "mempool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct free_block {
+	struct free_block *next;
+};
+
+static int size_class(size_t size)
+{
+	int shift = GCP_POOL_MIN_SHIFT;
+
+	while (((size_t)1 << shift) < size)
+		shift++;
+	return shift > GCP_POOL_MAX_SHIFT ? -1 : shift - GCP_POOL_MIN_SHIFT;
+}
+
+void gcp_pool_init(struct gcp_pool *p, uint64_t limit)
+{
+	memset(p, 0, sizeof(*p));
+	p->limit = limit;
+}
+
+void gcp_pool_fini(struct gcp_pool *p)
+{
+	for (int c = 0; c < GCP_POOL_CLASSES; c++) {
+		struct free_block *b = p->free[c];
+
+		while (b) {
+			struct free_block *next = b->next;
+
+			free(b);
+			b = next;
+		}
+		p->free[c] = NULL;
+	}
+	p->reserved = 0;
+}
+
+void *gcp_pool_alloc(struct gcp_pool *p, size_t size)
+{
+	int c = size ? size_class(size) : -1;
+
+	if (c < 0) {
+		p->fails++;
+		return NULL;
+	}
+	size_t csize = (size_t)1 << (c + GCP_POOL_MIN_SHIFT);
+
+	if (p->limit && p->used + csize > p->limit) {
+		p->fails++;
+		return NULL;
+	}
+	struct free_block *b = p->free[c];
+
+	if (b) {
+		p->free[c] = b->next;
+	} else {
+		b = malloc(csize);
+		if (!b) {
+			p->fails++;
+			return NULL;
+		}
+		p->reserved += csize;
+	}
+	p->used += csize;
+	return b;
+}
+
+void *gcp_pool_zalloc(struct gcp_pool *p, size_t size)
+{
+	void *v = gcp_pool_alloc(p, size);
+
+	if (v)
+		memset(v, 0, size);
+	return v;
+}
+
+void gcp_pool_free(struct gcp_pool *p, void *ptr, size_t size)
+{
+	if (!ptr)
+		return;
+	int c = size_class(size);
+	struct free_block *b = ptr;
+
+	b->next = p->free[c];
+	p->free[c] = b;
+	p->used -= (size_t)1 << (c + GCP_POOL_MIN_SHIFT);
+}
