@@ -778,8 +778,8 @@ static bool hs_wanted(int dir, uint8_t type)
 	       type == TLS_HS_SERVER_HELLO_DONE;
 }
 
-static void hs_message(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
-		       const uint8_t *m, uint32_t n)
+static void hs_message(struct tls_state *st, struct gcp_dissect_ctx *ctx, const uint8_t *m,
+		       uint32_t n)
 {
 	const uint8_t *body = m + 4;
 	uint32_t blen = n - 4;
@@ -805,7 +805,6 @@ static void hs_message(struct tls_state *st, struct gcp_dissect_ctx *ctx, int di
 	default:
 		break;
 	}
-	(void)dir;
 }
 
 /* Make room for a message of total bytes; false (message skipped) if not. */
@@ -867,13 +866,13 @@ static void hs_feed(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
 			d->have += k;
 			if (d->have == d->want) {
 				d->want = 0;
-				hs_message(st, ctx, dir, d->buf, d->have);
+				hs_message(st, ctx, d->buf, d->have);
 				d->have = 0;
 			}
 		} else if (d->hdr_len == 0 && n >= 4 && hs_wanted(dir, p[0]) &&
 			   4u + ((uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]) <= n) {
 			k = 4u + ((uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-			hs_message(st, ctx, dir, p, k);
+			hs_message(st, ctx, p, k);
 		} else {
 			k = 4u - d->hdr_len < n ? 4u - d->hdr_len : n;
 			memcpy(d->hdr + d->hdr_len, p, k);
