@@ -129,8 +129,10 @@ struct gcp_flow_table {
 int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t conn_window_s);
 void gcp_flow_table_fini(struct gcp_flow_table *t);
 
-/* Called for every flow that ends (timeout, eviction, flush). The
- * callee emits records and must not touch the table. */
+/* Called for every flow that ends (timeout, eviction, flush, port
+ * reuse). The callee emits records, must release what hangs off the
+ * flow (reassembly segments, pending buffers, app state: the struct is
+ * zeroed afterwards) and must not touch the table. May be NULL. */
 typedef void (*gcp_flow_end_fn)(void *ctx, struct gcp_flow *f);
 
 /*

@@ -510,6 +510,15 @@ Test(flow, state_RSTO)
 	cr_assert_str_eq(state_now(), "RSTO");
 }
 
+Test(flow, state_RSTO_syn_scan)
+{
+	/* Half-open scan of an open port: SYN, SYN-ACK, originator RST. */
+	tc(SY, 0, S(1));
+	ts_(SY | A, 0, S(1));
+	tc(R, 0, S(1));
+	cr_assert_str_eq(state_now(), "RSTO");
+}
+
 Test(flow, state_RSTR)
 {
 	handshake();
