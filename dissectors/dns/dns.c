@@ -432,6 +432,7 @@ static const uint16_t dns_ports[] = { 53, 5353, 5355 };
 
 const struct gcp_dissector gcp_dissector_dns = {
 	.name = "dns",
+	.flags = GCP_DIS_PORT_ONLY, /* random UDP is never claimed off port */
 	.record_types = GCP_REC_DNS,
 	.l4_mask = GCP_L4_TCP | GCP_L4_UDP,
 	.ports = dns_ports,
