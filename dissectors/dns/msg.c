@@ -73,8 +73,8 @@ static bool question(struct dns_msg *m, size_t *off, bool first)
 	size_t wlen;
 	int rc = gcp_dns_name_decode(m->buf, m->len, off, first ? m->qname : wire, &wlen);
 
-	if (first) {
-		m->has_q = true;
+	if (first) { /* a partly decoded name is kept when it has labels */
+		m->has_q = rc == DNS_NAME_OK || wlen > 1;
 		m->qname_len = (uint8_t)wlen;
 	}
 	if (rc != DNS_NAME_OK || m->len - *off < 4)
@@ -116,6 +116,7 @@ bool gcp_dns_msg_scan(struct dns_msg *m, const uint8_t *buf, uint32_t len)
 {
 	memset(m, 0, offsetof(struct dns_msg, an));
 	memset(&m->edns, 0, sizeof(m->edns));
+	m->malformed = false;
 	m->buf = buf;
 	m->len = len;
 	if (len < DNS_HDR_LEN)

@@ -613,6 +613,8 @@ bool gcp_dns_rdata_text(struct dns_txt *t, const uint8_t *msg, size_t len, uint1
 	t->p[0] = '\0';
 	if (rdoff + rdlen > len)
 		return false;
+	if (rdlen == 0) /* RFC 2136 2.4: UPDATE prerequisites carry no rdata */
+		return true;
 	int rc = render(&r, t, type);
 	if (rc > 0)
 		return true;
