@@ -1012,3 +1012,84 @@ Test(dns_tshark, notify_vlan)
 {
 	crosscheck("zeek-dns-notify-vlan.pcap");
 }
+
+/* TCP: feed each stream's segments by direction; every response tshark decodes must be a record. */
+static void crosscheck_tcp(const char *file)
+{
+	char cmd[1024], line[70000];
+	struct fx *fs[16] = { 0 };
+	unsigned nseg = 0;
+
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r %s/dns/%s -Y 'tcp.len>0' -T fields -e tcp.stream -e tcp.srcport "
+		 "-e frame.time_epoch -e tcp.payload 2>/dev/null",
+		 GCP_CORPUS_DIR, file);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		char *s = line;
+		unsigned st = (unsigned)atoi(field(&s));
+		int dir = atoi(field(&s)) == 53 ? GCP_DIR_S2C : GCP_DIR_C2S;
+		double t = atof(field(&s));
+		char *hex = field(&s);
+		size_t n = strlen(hex) / 2;
+		uint8_t *b = malloc(n + 1);
+		for (size_t i = 0; i < n; i++)
+			b[i] = (uint8_t)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+		cr_assert_lt(st, 16);
+		if (!fs[st])
+			fs[st] = fx_new(IPPROTO_TCP);
+		tcp(fs[st], (uint64_t)(t * 1e9), dir, b, n);
+		free(b);
+		nseg++;
+	}
+	pclose(p);
+	cr_assert_gt(nseg, 0);
+	snprintf(cmd, sizeof(cmd),
+		 "tshark -r %s/dns/%s -Y 'dns && tcp && dns.flags.response==1' -T fields "
+		 "-e tcp.stream -e dns.id -e dns.qry.name -e dns.qry.type -e dns.flags.rcode "
+		 "-e dns.count.answers 2>/dev/null",
+		 GCP_CORPUS_DIR, file);
+	p = popen(cmd, "r");
+	unsigned nresp = 0;
+	while (fgets(line, sizeof(line), p)) {
+		char *s = line;
+		unsigned st = (unsigned)atoi(field(&s));
+		struct tsh_row r = { 0 };
+		r.id = (unsigned)strtoul(field(&s), NULL, 16);
+		snprintf(r.qname, sizeof(r.qname), "%s", field(&s));
+		r.qtype = (unsigned)atoi(field(&s));
+		r.rcode = (unsigned)atoi(field(&s));
+		r.ancount = (unsigned)atoi(field(&s));
+		cr_assert(st < 16 && fs[st]);
+		cr_expect(json_has_row(fs[st], &r), "%s: no record for id %u %s", file, r.id,
+			  r.qname);
+		nresp++;
+	}
+	pclose(p);
+	cr_assert_gt(nresp, 0);
+	for (unsigned i = 0; i < 16; i++) {
+		if (!fs[i])
+			continue;
+		fx_fini(fs[i]);
+		if (getenv("DNS_TEST_DUMP"))
+			for (unsigned k = 0; k < nrec(fs[i]); k++)
+				fputs(rec(fs[i], k), stderr);
+		fx_free(fs[i]);
+	}
+}
+
+Test(dns_tshark, tcp_simple)
+{
+	crosscheck_tcp("tcpdump-dns-tcp.pcap");
+}
+
+Test(dns_tshark, tcp_tkey_multi_segment)
+{
+	crosscheck_tcp("zeek-dns-tkey-tcp.pcap");
+}
+
+Test(dns_tshark, tcp_dnssec_large)
+{
+	crosscheck_tcp("zeek-dns-edns-ecs-dnssec-tcp-frag.pcap");
+}
