@@ -145,7 +145,7 @@ bad:
 
 /*
  * Probe heuristics: a known opcode, a question count of 1..4 (0 only
- * in an error response), section counts that fit in len at their
+ * in an error response or an answer-only response), section counts that fit in len at their
  * minimum sizes (question 5 bytes, RR 11 bytes), and a decodable first
  * question with a sane class.
  */
@@ -160,7 +160,8 @@ bool gcp_dns_hdr_plausible(const uint8_t *buf, uint32_t len)
 
 	if (op == 3 || op > 6 || (op == 6 && qd))
 		return false;
-	if (qd > 4 || (qd == 0 && (!resp || DNS_RCODE(flags) == 0)))
+	/* qd 0: an error response, or an mDNS announcement (RFC 6762 18.3). */
+	if (qd > 4 || (qd == 0 && (!resp || (DNS_RCODE(flags) == 0 && an == 0))))
 		return false;
 	if (!resp && (DNS_RCODE(flags) != 0 || (op == 0 && (an || ns))))
 		return false;

@@ -776,6 +776,11 @@ Test(dns, probe)
 		yes += D->probe(junk, sizeof(junk), 0) == GCP_PROBE_YES;
 	}
 	cr_expect_eq(yes, 0, "random payloads claimed: %u", yes);
+	hdr(&m, 0, 0x8400, 0, 1, 0, 0); /* mDNS announcement: answers only */
+	rr_begin(&m, 1, 120);
+	raw(&m, "\xc0\xa8\x01\x02", 4);
+	rr_end(&m);
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_YES);
 	hdr(&m, 1, 0x1900, 1, 0, 0, 0); /* opcode 3 */
 	question(&m, "example.com", 1);
 	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_NO);
