@@ -1098,3 +1098,25 @@ Test(dns_tshark, tcp_dnssec_large)
 {
 	crosscheck_tcp("zeek-dns-edns-ecs-dnssec-tcp-frag.pcap");
 }
+
+static void ans_70(struct mb *m)
+{
+	for (unsigned i = 0; i < 70; i++) {
+		rr_begin(m, 1, i);
+		u32(m, 0x0a000000u | i);
+		rr_end(m);
+	}
+}
+
+Test(dns, answers_capped)
+{
+	struct fx *f = pair("many.example", 1, 70, 0, 0, ans_70);
+	const char *j = rec(f, 0);
+
+	HAS(j, "\"ancount\":70");
+	HAS(j, "\"answers_dropped\":6");
+	HAS(j, "\"10.0.0.63\"]");
+	LACKS(j, "\"10.0.0.64\"");
+	HAS(j, ",63],");
+	fx_free(f);
+}
