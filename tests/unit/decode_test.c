@@ -1185,10 +1185,28 @@ static uint32_t rd32(const uint8_t *p, bool swap)
 	return swap ? __builtin_bswap32(v) : v;
 }
 
+/* Decode a copy of the packet cut short (exact-size buffer for ASan). */
+static void decode_cut(struct gcp_decoder *d, const struct gcp_packet *in, uint64_t i)
+{
+	struct gcp_packet cut = *in;
+	struct gcp_pkt p;
+	uint8_t *copy;
+
+	if (in->caplen == 0)
+		return;
+	cut.caplen = (uint32_t)((i * 2654435761u) % in->caplen);
+	copy = malloc(cut.caplen ? cut.caplen : 1);
+	cr_assert_not_null(copy);
+	memcpy(copy, in->data, cut.caplen);
+	cut.data = copy;
+	(void)gcp_decode(d, &cut, &p);
+	free(copy);
+}
+
 /* Decode every packet of a classic pcap file; false if not one. */
 static bool decode_pcap(const char *path, struct corpus_file *cf)
 {
-	struct gcp_decoder d;
+	struct gcp_decoder d, dcut;
 	uint8_t gh[24], rh[16], *buf = malloc(1u << 18);
 	FILE *fp = fopen(path, "rb");
 	bool swap, nsec;
@@ -1213,6 +1231,7 @@ static bool decode_pcap(const char *path, struct corpus_file *cf)
 	}
 	link = (int)(rd32(gh + 20, swap) & 0xffff);
 	cr_assert_eq(gcp_decoder_init(&d, NULL), 0);
+	cr_assert_eq(gcp_decoder_init(&dcut, NULL), 0);
 	while (fread(rh, 1, 16, fp) == 16) {
 		struct gcp_packet in = { 0 };
 		struct gcp_pkt p;
@@ -1234,6 +1253,7 @@ static bool decode_pcap(const char *path, struct corpus_file *cf)
 			   (uint64_t)rd32(rh + 4, swap) * (nsec ? 1 : 1000);
 		in.linktype = link;
 		r = gcp_decode(&d, &in, &p);
+		decode_cut(&dcut, &in, cf->pkts);
 		cf->pkts++;
 		cf->ok += r == GCP_DEC_OK;
 		cf->tcp += r == GCP_DEC_OK && p.l4proto == 6;
@@ -1243,6 +1263,7 @@ static bool decode_pcap(const char *path, struct corpus_file *cf)
 		free(pkt);
 	}
 	gcp_decoder_fini(&d);
+	gcp_decoder_fini(&dcut);
 	fclose(fp);
 	free(buf);
 	return true;
