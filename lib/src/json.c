@@ -326,6 +326,88 @@ static void json_value(struct jw *w, const msgpack_object *o)
 	}
 }
 
+/* Big-endian length field of n bytes (1, 2 or 4). */
+static size_t be_len(const uint8_t *p, unsigned n)
+{
+	size_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Size of one MessagePack header at p: *hdr bytes of header, *body
+ * bytes of payload, *items children (a map's pairs count twice).
+ * Returns false for the never-used 0xc1.
+ */
+static bool mp_header(const uint8_t *p, size_t left, size_t *hdr, size_t *body,
+		      size_t *items)
+{
+	static const uint8_t fixed[] = { /* 0xc0..0xdf: payload bytes after the marker */
+		0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 4, 8, 1, 2, 4, 8,
+		1, 2, 4, 8, 2, 3, 5, 9, 17, 1, 2, 4, 2, 4, 2, 4,
+	};
+	uint8_t c = p[0];
+
+	*hdr = 1;
+	*body = 0;
+	*items = 0;
+	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+		return true;
+	if (c <= 0x8f) {
+		*items = 2u * (c & 0x0f);
+		return true;
+	}
+	if (c <= 0x9f) {
+		*items = c & 0x0f;
+		return true;
+	}
+	if (c <= 0xbf) {
+		*body = c & 0x1f;
+		return true;
+	}
+	if (c == 0xc1)
+		return false;
+	unsigned f = fixed[c - 0xc0];
+	bool lenfield = (c >= 0xc4 && c <= 0xc9) || (c >= 0xd9);
+	if (!lenfield) {
+		*body = f;
+		return true;
+	}
+	/* Length/count field of f bytes; ext (0xc7..0xc9) also has a type byte. */
+	*hdr = 1 + f + (c >= 0xc7 && c <= 0xc9);
+	if (left < *hdr)
+		return true; /* caller sees the header overrun */
+	size_t v = be_len(p + 1, f);
+	if (c >= 0xdc)
+		*items = c >= 0xde ? 2 * v : v;
+	else
+		*body = v;
+	return true;
+}
+
+/*
+ * Walk the bytes once before msgpack-c sees them: every pending item
+ * needs at least one byte, so a corrupt count can never make the
+ * unpacker allocate more than the input justifies.
+ */
+static bool mp_plausible(const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	size_t pending = 1;
+
+	while (pending) {
+		size_t left = (size_t)(end - p), hdr, body, items;
+		if (pending > left || !mp_header(p, left, &hdr, &body, &items))
+			return false;
+		if (hdr > left || body > left - hdr)
+			return false;
+		p += hdr + body;
+		pending += items - 1;
+	}
+	return p == end;
+}
+
 GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
 			       size_t bufsz, unsigned flags)
 {
@@ -335,6 +417,8 @@ GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
 
 	if (!data || (!buf && bufsz) || flags != GCP_JSON_DEFAULT)
 		return GCP_ERR_INVAL;
+	if (!mp_plausible(data, len))
+		return GCP_ERR_FORMAT;
 	if (bufsz == 0)
 		return GCP_ERR_FULL;
 	msgpack_unpacked_init(&up);

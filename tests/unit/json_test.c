@@ -169,6 +169,9 @@ Test(json, format_errors)
 	const uint8_t trailing[] = { 0x80, 0x80 };
 	const uint8_t int_key[] = { 0x81, 0x01, 0x02 };
 	const uint8_t ts32[] = { 0x81, 0xa1, 't', 0xd6, 0xff, 0, 0, 0, 0 }; /* valid ts32 */
+	/* a map32 claiming 4 G pairs: rejected before msgpack-c allocates for them */
+	const uint8_t huge[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a', 0x01 };
+	const uint8_t never_used[] = { 0x81, 0xa1, 'a', 0xc1 };
 	const uint8_t ts_len5[] = { 0x81, 0xa1, 't', 0xc7, 5, 0xff, 0, 0, 0, 0, 0 };
 
 	cr_assert_eq(gcp_record_to_json(not_map, sizeof(not_map), out, sizeof(out), 0),
@@ -181,6 +184,9 @@ Test(json, format_errors)
 		     GCP_ERR_FORMAT);
 	cr_assert_gt(gcp_record_to_json(ts32, sizeof(ts32), out, sizeof(out), 0), 0);
 	cr_assert_eq(gcp_record_to_json(ts_len5, sizeof(ts_len5), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(huge, sizeof(huge), out, sizeof(out), 0), GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(never_used, sizeof(never_used), out, sizeof(out), 0),
 		     GCP_ERR_FORMAT);
 	cr_assert_eq(gcp_record_to_json(NULL, 0, out, sizeof(out), 0), GCP_ERR_INVAL);
 }
