@@ -76,18 +76,6 @@ static size_t utf8_seq(const uint8_t *s, size_t n, size_t *bad)
 	return need + 1;
 }
 
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t bad;
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(s + i, n - i, &bad);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 static void json_escape_ctl(struct jw *w, uint8_t c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -103,14 +91,20 @@ static void json_escape_ctl(struct jw *w, uint8_t c)
 	}
 }
 
-/* RFC 8259 section 7; invalid UTF-8 becomes U+FFFD so output is always valid. */
-static void json_str_body(struct jw *w, const char *str, size_t n)
+/*
+ * RFC 8259 section 7. Invalid UTF-8 becomes U+FFFD so the output is
+ * always valid, unless strict: then stop and return false at the first
+ * invalid sequence (a bin falls back to base64).
+ */
+static bool json_str_body(struct jw *w, const char *str, size_t n, bool strict)
 {
 	const uint8_t *s = (const uint8_t *)str;
 
 	for (size_t i = 0; i < n && !w->full;) {
 		size_t bad, k = utf8_seq(s + i, n - i, &bad);
 		if (!k) {
+			if (strict)
+				return false;
 			jw_lit(w, "\xef\xbf\xbd");
 			i += bad;
 		} else if (s[i] == '"' || s[i] == '\\') {
@@ -123,12 +117,13 @@ static void json_str_body(struct jw *w, const char *str, size_t n)
 			i += k;
 		}
 	}
+	return true;
 }
 
 static void json_str(struct jw *w, const char *s, size_t n)
 {
 	jw_ch(w, '"');
-	json_str_body(w, s, n);
+	json_str_body(w, s, n, false);
 	jw_ch(w, '"');
 }
 
@@ -155,20 +150,26 @@ static void json_base64(struct jw *w, const uint8_t *s, size_t n)
 	jw_ch(w, '"');
 }
 
-/* Returns true when the bin went out as base64 (the caller flags it). */
+/*
+ * A bin goes out as a string when it is valid UTF-8, else as base64:
+ * render it as a string in one pass and rewind on the first invalid
+ * byte. Returns true when base64 was used (the caller flags it).
+ */
 static bool json_bin(struct jw *w, const msgpack_object_bin *b)
 {
-	const uint8_t *p = (const uint8_t *)b->ptr;
+	size_t mark = w->len;
 
-	if (utf8_valid(p, b->size)) {
-		json_str(w, b->ptr, b->size);
+	jw_ch(w, '"');
+	if (json_str_body(w, b->ptr, b->size, true)) {
+		jw_ch(w, '"');
 		return false;
 	}
-	json_base64(w, p, b->size);
+	w->len = mark;
+	json_base64(w, (const uint8_t *)b->ptr, b->size);
 	return true;
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil inverse). */
+/* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days). */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
@@ -280,7 +281,7 @@ static void json_map(struct jw *w, const msgpack_object_map *m)
 		if (!json_bin(w, &kv->val.via.bin) || w->bad)
 			continue;
 		jw_lit(w, ",\"");
-		json_str_body(w, k, kn);
+		json_str_body(w, k, kn, false);
 		jw_lit(w, "_base64\":true");
 	}
 	jw_ch(w, '}');
