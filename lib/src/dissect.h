@@ -60,8 +60,13 @@ struct gcp_flow_info {
 /* Opaque: the engine's per-call context (engine + flow + current packet). */
 struct gcp_dissect_ctx;
 
+enum gcp_dissector_flags {
+	GCP_DIS_PORT_ONLY = 1u << 0, /* only probed on its own ports (DNS) */
+};
+
 struct gcp_dissector {
 	const char *name;        /* folder name; also the tcp record "app" value */
+	unsigned flags;          /* enum gcp_dissector_flags */
 	unsigned record_types;   /* enum gcp_record_type bits it emits */
 	unsigned l4_mask;        /* enum gcp_l4_mask */
 	const uint16_t *ports;   /* server ports tried first */

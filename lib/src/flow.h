@@ -79,6 +79,7 @@ struct gcp_flow {
 	void *app;            /* dissector state (pool) */
 	struct gcp_reasm_dir rd[2];
 	struct gcp_pending pend[2];
+	uint8_t fin_sent;     /* bit per dir: dissector was told of FIN */
 };
 
 /* Client and server of a flow. */

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Application layer glue: dissector choice by port hint + content probe,
+ * reassembled stream delivery, and the unconsumed-tail (pending) buffer
+ * behind the consumed/needed parse contract. */
+#include <netinet/in.h>
+#include <string.h>
+
+#include "engine.h"
+
+#define PROBE_MAX_PKTS 8     /* payload deliveries probed before giving up */
+#define PROBE_MAX_BYTES 4096 /* bytes kept while probes answer "maybe" */
+
+struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f, uint64_t now)
+{
+	struct gcp_dissect_ctx *c = &e->ctx;
+
+	c->eng = e;
+	c->flow = f;
+	c->now = now;
+	c->fi.flow_id = f->id;
+	c->fi.first_ts = f->first_ts;
+	c->fi.cli = gcp_flow_cli(f);
+	c->fi.srv = gcp_flow_srv(f);
+	c->fi.cport = gcp_flow_cport(f);
+	c->fi.sport = gcp_flow_sport(f);
+	c->fi.ip_version = f->ip_version ? f->ip_version : f->key.ip_version;
+	c->fi.l4proto = f->l4proto ? f->l4proto : f->key.proto;
+	return c;
+}
+
+/* ---- pending tail ---------------------------------------------------------- */
+
+static void pending_drop(struct gcp_engine *e, struct gcp_pending *pd)
+{
+	gcp_pool_free(&e->pool, pd->buf, pd->cap);
+	memset(pd, 0, sizeof(*pd));
+}
+
+/* Append to the tail buffer; false when the configured cap is exceeded. */
+static bool pending_append(struct gcp_engine *e, struct gcp_pending *pd, const uint8_t *d,
+			   uint32_t n, uint32_t cap)
+{
+	if ((uint64_t)pd->len + n > cap)
+		return false;
+	if (pd->len + n > pd->cap) {
+		uint32_t ncap = pd->cap ? pd->cap : 1024;
+
+		while (ncap < pd->len + n)
+			ncap *= 2;
+		uint8_t *nb = gcp_pool_alloc(&e->pool, ncap);
+
+		if (!nb)
+			return false;
+		if (pd->len)
+			memcpy(nb, pd->buf, pd->len);
+		gcp_pool_free(&e->pool, pd->buf, pd->cap);
+		pd->buf = nb;
+		pd->cap = ncap;
+	}
+	memcpy(pd->buf + pd->len, d, n);
+	pd->len += n;
+	return true;
+}
+
+static void pending_consume(struct gcp_pending *pd, uint32_t n)
+{
+	if (n >= pd->len) {
+		pd->len = 0;
+		return;
+	}
+	memmove(pd->buf, pd->buf + n, pd->len - n);
+	pd->len -= n;
+}
+
+/* ---- dissector choice ------------------------------------------------------ */
+
+static bool has_port(const struct gcp_dissector *d, uint16_t port)
+{
+	for (unsigned i = 0; i < d->nports; i++)
+		if (d->ports[i] == port)
+			return true;
+	return false;
+}
+
+static bool eligible(const struct gcp_engine *e, const struct gcp_dissector *d, unsigned l4)
+{
+	return (d->l4_mask & l4) && (d->record_types & e->sub_mask);
+}
+
+static void attach(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_dissector *d)
+{
+	f->dis = d;
+	f->app_state = GCP_APP_ACTIVE;
+	if (d->state_size) {
+		f->app = gcp_pool_zalloc(&e->pool, d->state_size);
+		if (!f->app) {
+			f->dis = NULL;
+			f->app_state = GCP_APP_NONE;
+			return;
+		}
+	}
+	if (d->init)
+		d->init(f->app, &e->ctx);
+}
+
+/*
+ * Try dissectors on the server port first, then the rest (unless they
+ * only run on their ports). Returns GCP_PROBE_YES once attached.
+ */
+static int choose(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
+		  uint32_t n)
+{
+	unsigned l4 = f->key.proto == IPPROTO_TCP ? GCP_L4_TCP : GCP_L4_UDP;
+	uint16_t sport = gcp_flow_sport(f), cport = gcp_flow_cport(f);
+	bool maybe = false;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < gcp_dissector_count; i++) {
+			const struct gcp_dissector *ds = gcp_dissectors[i];
+			bool on_port = has_port(ds, sport) || has_port(ds, cport);
+
+			if (!eligible(e, ds, l4) || on_port != (pass == 0))
+				continue;
+			if (!on_port && (ds->flags & GCP_DIS_PORT_ONLY))
+				continue;
+			int r = ds->probe(d, n, dir);
+
+			if (r == GCP_PROBE_YES) {
+				attach(e, f, ds);
+				return f->app_state == GCP_APP_ACTIVE ? GCP_PROBE_YES : GCP_PROBE_NO;
+			}
+			maybe |= r == GCP_PROBE_MAYBE;
+		}
+	}
+	return maybe ? GCP_PROBE_MAYBE : GCP_PROBE_NO;
+}
+
+/* ---- feeding ----------------------------------------------------------------- */
+
+static void finish_app(struct gcp_engine *e, struct gcp_flow *f, uint8_t status)
+{
+	if (status == GCP_PARSE_ERROR)
+		e->dissector_errors++;
+	f->app_state = GCP_APP_DONE;
+	pending_drop(e, &f->pend[0]);
+	pending_drop(e, &f->pend[1]);
+}
+
+static uint8_t call_parse(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
+			  uint32_t n, unsigned flags, struct gcp_parse_result *res)
+{
+	*res = f->dis->parse(f->app, &e->ctx, dir, d, n, flags);
+	if (res->consumed > n)
+		res->consumed = n;
+	if (res->status != GCP_PARSE_OK)
+		finish_app(e, f, res->status);
+	return res->status;
+}
+
+/* Tell the dissector that len bytes are missing; its tail is void. */
+static void feed_gap(struct gcp_engine *e, struct gcp_flow *f, int dir, uint32_t len)
+{
+	struct gcp_parse_result res;
+
+	if (f->pend[dir].len)
+		f->pend[dir].len = 0;
+	f->pend[dir].needed = 0;
+	call_parse(e, f, dir, NULL, len, GCP_PF_GAP, &res);
+}
+
+static void feed_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
+			uint32_t n)
+{
+	struct gcp_pending *pd = &f->pend[dir];
+	struct gcp_parse_result res;
+
+	if (pd->len == 0) {
+		/* Zero-copy path: parse straight from the packet. */
+		if (call_parse(e, f, dir, d, n, 0, &res) != GCP_PARSE_OK)
+			return;
+		if (res.consumed < n) {
+			if (!pending_append(e, pd, d + res.consumed, n - res.consumed,
+					    e->opts.stream_pending_bytes)) {
+				e->pending_limit_hits++;
+				feed_gap(e, f, dir, n - res.consumed);
+				return;
+			}
+			pd->needed = pd->len + res.needed;
+		}
+		return;
+	}
+	if (!pending_append(e, pd, d, n, e->opts.stream_pending_bytes)) {
+		uint32_t lost = pd->len + n;
+
+		e->pending_limit_hits++;
+		feed_gap(e, f, dir, lost);
+		return;
+	}
+	if (pd->len < pd->needed)
+		return;
+	if (call_parse(e, f, dir, pd->buf, pd->len, 0, &res) != GCP_PARSE_OK)
+		return;
+	pending_consume(pd, res.consumed);
+	pd->needed = pd->len ? pd->len + res.needed : 0;
+}
+
+/* First bytes of a flow: probe (keeping bytes while probes say maybe). */
+static void probe_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
+			 uint32_t n)
+{
+	struct gcp_pending *pd = &f->pend[dir];
+	const uint8_t *pd_data = d;
+	uint32_t pd_n = n;
+
+	if (pd->len) {
+		if (!pending_append(e, pd, d, n, PROBE_MAX_BYTES)) {
+			f->app_state = GCP_APP_NONE;
+			pending_drop(e, pd);
+			return;
+		}
+		pd_data = pd->buf;
+		pd_n = pd->len;
+	}
+	int r = choose(e, f, dir, pd_data, pd_n);
+
+	if (r == GCP_PROBE_YES) {
+		if (pd->len) {
+			/* Hand the kept bytes over as the first stream data. */
+			struct gcp_pending kept = *pd;
+
+			memset(pd, 0, sizeof(*pd));
+			feed_stream(e, f, dir, kept.buf, kept.len);
+			gcp_pool_free(&e->pool, kept.buf, kept.cap);
+		} else {
+			feed_stream(e, f, dir, d, n);
+		}
+		return;
+	}
+	if (r == GCP_PROBE_NO || ++f->probe_pkts >= PROBE_MAX_PKTS) {
+		f->app_state = GCP_APP_NONE;
+		pending_drop(e, pd);
+		return;
+	}
+	if (!pd->len && !pending_append(e, pd, d, n, PROBE_MAX_BYTES)) {
+		f->app_state = GCP_APP_NONE;
+		pending_drop(e, pd);
+	}
+}
+
+/* Reassembly delivery callback: ctx is the engine, direction in e->ctx.dir. */
+static void deliver(void *arg, const uint8_t *d, uint32_t n)
+{
+	struct gcp_engine *e = arg;
+	struct gcp_flow *f = e->ctx.flow;
+	int dir = e->ctx.dir;
+
+	switch (f->app_state) {
+	case GCP_APP_UNKNOWN:
+		if (!d) {
+			/* A hole before we know the protocol: stop looking. */
+			f->app_state = GCP_APP_NONE;
+			pending_drop(e, &f->pend[dir]);
+			return;
+		}
+		probe_stream(e, f, dir, d, n);
+		return;
+	case GCP_APP_ACTIVE:
+		if (!d)
+			feed_gap(e, f, dir, n);
+		else
+			feed_stream(e, f, dir, d, n);
+		return;
+	default:
+		return;
+	}
+}
+
+/* Once every byte before FIN was delivered, tell the dissector. */
+static void maybe_fin(struct gcp_engine *e, struct gcp_flow *f, int dir)
+{
+	struct gcp_reasm_dir *rd = &f->rd[dir];
+	struct gcp_parse_result res;
+
+	if (!gcp_reasm_complete(rd) || (f->fin_sent & (1u << dir)))
+		return;
+	f->fin_sent |= 1u << dir;
+	if (f->app_state != GCP_APP_ACTIVE)
+		return;
+	/* Bytes still pending are offered one last time with FIN. */
+	struct gcp_pending *pd = &f->pend[dir];
+
+	call_parse(e, f, dir, pd->len ? pd->buf : NULL, pd->len, GCP_PF_FIN, &res);
+	if (f->app_state == GCP_APP_ACTIVE)
+		pd->len = 0;
+}
+
+void gcp_engine_tcp_segment(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_pkt *p,
+			    int dir)
+{
+	struct gcp_reasm_dir *rd = &f->rd[dir];
+	uint32_t seq = p->tcp_seq;
+	bool fin = p->tcp_flags & GCP_TH_FIN;
+
+	if (p->tcp_flags & GCP_TH_SYN) {
+		seq++; /* the SYN occupies one sequence number (RFC 9293 3.4) */
+		if (!rd->init)
+			gcp_reasm_set_isn(rd, seq);
+	}
+	if (!p->payload_len && !fin)
+		return;
+	if (p->tcp_flags & GCP_TH_RST)
+		return; /* data on RST is not delivered by real stacks */
+	struct gcp_reasm_seg_info info = { 0 };
+
+	gcp_engine_ctx(e, f, p->ts_ns);
+	e->ctx.dir = dir;
+	gcp_reasm_segment(&e->reasm, rd, seq, p->payload, p->payload_len, fin, deliver, e, &info);
+	f->retrans += info.retrans;
+	f->ooo += info.out_of_order;
+	maybe_fin(e, f, dir);
+}
+
+void gcp_engine_udp_datagram(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_pkt *p,
+			     int dir)
+{
+	struct gcp_parse_result res;
+
+	gcp_engine_ctx(e, f, p->ts_ns);
+	e->ctx.dir = dir;
+	if (f->app_state == GCP_APP_UNKNOWN) {
+		int r = choose(e, f, dir, p->payload, p->payload_len);
+
+		if (r == GCP_PROBE_NO || (r == GCP_PROBE_MAYBE && ++f->probe_pkts >= PROBE_MAX_PKTS))
+			f->app_state = GCP_APP_NONE;
+		if (r != GCP_PROBE_YES)
+			return;
+	}
+	if (f->app_state == GCP_APP_ACTIVE)
+		call_parse(e, f, dir, p->payload, p->payload_len, 0, &res);
+}
+
+void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f)
+{
+	gcp_engine_ctx(e, f, f->last_ts);
+	if (f->key.proto == IPPROTO_TCP) {
+		for (int dir = 0; dir < 2; dir++) {
+			e->ctx.dir = dir;
+			if (!e->silent)
+				gcp_reasm_flush(&e->reasm, &f->rd[dir], deliver, e);
+			gcp_reasm_release(&e->reasm, &f->rd[dir]);
+			if (!e->silent && f->app_state == GCP_APP_ACTIVE &&
+			    !(f->fin_sent & (1u << dir))) {
+				struct gcp_parse_result res;
+				struct gcp_pending *pd = &f->pend[dir];
+
+				f->fin_sent |= 1u << dir;
+				call_parse(e, f, dir, pd->len ? pd->buf : NULL, pd->len,
+					   GCP_PF_FIN, &res);
+			}
+		}
+	}
+	if (f->dis) {
+		if (f->dis->fini)
+			f->dis->fini(f->app, &e->ctx);
+		gcp_pool_free(&e->pool, f->app, f->dis->state_size);
+		f->app = NULL;
+	}
+	pending_drop(e, &f->pend[0]);
+	pending_drop(e, &f->pend[1]);
+}

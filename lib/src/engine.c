@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The engine: one worker's packet path from frame to records. */
+#include "engine.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS_PER_S 1000000000ull
+#define FLOW_ID_SALT 0x9e3779b97f4a7c15ull /* fixed: ids repeat across runs */
+
+static void set_str(char *dst, size_t n, const char *src, const char *dflt)
+{
+	snprintf(dst, n, "%s", src ? src : dflt);
+}
+
+#define DEFAULT(field, v)                  \
+	do {                               \
+		if (!o->field)             \
+			o->field = (v);    \
+	} while (0)
+
+/* Copy the caller's options (as far as its struct reaches) and default the rest. */
+static int take_opts(struct gcp_engine *e, const struct gcp_engine_opts *in)
+{
+	struct gcp_engine_opts *o = &e->opts;
+
+	memset(o, 0, sizeof(*o));
+	if (in) {
+		if (in->sz < offsetof(struct gcp_engine_opts, max_flows))
+			return GCP_ERR_INVAL;
+		memcpy(o, in, in->sz < sizeof(*o) ? in->sz : sizeof(*o));
+	}
+	o->sz = sizeof(*o);
+	if (o->node_type != GCP_NODE_PHYSICAL && o->node_type != GCP_NODE_VIRTUAL)
+		return GCP_ERR_INVAL;
+	char host[256] = "unknown";
+
+	if (!o->node_name && gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "unknown");
+	set_str(e->node_name, sizeof(e->node_name), o->node_name, host);
+	set_str(e->engine_name, sizeof(e->engine_name), o->engine_name,
+		"gcprobe/" GCP_VERSION_STRING);
+	set_str(e->agent_ip, sizeof(e->agent_ip), o->agent_ip, "");
+	set_str(e->tenant, sizeof(e->tenant), o->tenant, "");
+	o->node_name = e->node_name;
+	o->engine_name = e->engine_name;
+	o->agent_ip = e->agent_ip[0] ? e->agent_ip : NULL;
+	o->tenant = e->tenant[0] ? e->tenant : NULL;
+	DEFAULT(max_flows, 65536);
+	DEFAULT(tcp_idle_s, 300);
+	DEFAULT(udp_idle_s, 60);
+	DEFAULT(tcp_close_s, 5);
+	DEFAULT(conn_window_s, 60);
+	DEFAULT(max_frag_datagrams, 1024);
+	DEFAULT(frag_timeout_s, 30);
+	DEFAULT(reasm_flow_bytes, 256 * 1024);
+	DEFAULT(reasm_total_bytes, 64ull * 1024 * 1024);
+	DEFAULT(stream_pending_bytes, 64 * 1024);
+	DEFAULT(body_cap, 4096);
+	DEFAULT(decompress, 1);
+	DEFAULT(dns_timeout_s, 10);
+	if (o->stream_pending_bytes > (1u << GCP_POOL_MAX_SHIFT))
+		return GCP_ERR_INVAL;
+	return GCP_OK;
+}
+
+int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **out)
+{
+	struct gcp_engine *e;
+	int rc;
+
+	if (!out)
+		return GCP_ERR_INVAL;
+	*out = NULL;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return GCP_ERR_NOMEM;
+	rc = take_opts(e, opts);
+	if (rc)
+		goto fail;
+	struct gcp_decode_limits lim = { e->opts.max_frag_datagrams, e->opts.frag_timeout_s };
+
+	rc = GCP_ERR_NOMEM;
+	if (gcp_decoder_init(&e->dec, &lim) != 0)
+		goto fail;
+	e->dec_ok = true;
+	if (gcp_flow_table_init(&e->ft, e->opts.max_flows, e->opts.conn_window_s) != 0)
+		goto fail;
+	e->ft_ok = true;
+	e->ft.id_salt = FLOW_ID_SALT;
+	if (gcp_rb_init(&e->rb) != 0)
+		goto fail;
+	e->rb_ok = true;
+	gcp_pool_init(&e->pool, 0);
+	gcp_reasm_init(&e->reasm, &e->pool, e->opts.reasm_flow_bytes, e->opts.reasm_total_bytes);
+	e->sub_mask = 0;
+	*out = e;
+	return GCP_OK;
+fail:
+	gcp_engine_destroy(e);
+	return rc;
+}
+
+void gcp_engine_destroy(struct gcp_engine *e)
+{
+	if (!e)
+		return;
+	if (e->ft_ok) {
+		/* Release per-flow memory without emitting records. */
+		e->silent = true;
+		gcp_flow_flush(&e->ft, gcp_engine_flow_end, e);
+		gcp_flow_table_fini(&e->ft);
+	}
+	if (e->dec_ok)
+		gcp_decoder_fini(&e->dec);
+	if (e->rb_ok)
+		gcp_rb_fini(&e->rb);
+	gcp_pool_fini(&e->pool);
+	free(e);
+}
+
+int gcp_engine_subscribe(struct gcp_engine *e, unsigned mask, gcp_record_cb cb, void *user)
+{
+	if (!e || (mask & ~(unsigned)GCP_REC_ALL))
+		return GCP_ERR_INVAL;
+	e->sub_mask = cb ? mask : 0;
+	e->cb = cb;
+	e->cb_user = user;
+	return GCP_OK;
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static void advance_clock(struct gcp_engine *e, uint64_t ts)
+{
+	if (ts <= e->now_ns)
+		return; /* reordered capture: the clock never runs backwards */
+	e->now_ns = ts;
+	uint64_t sec = ts / NS_PER_S;
+
+	if (sec == e->last_tick_s)
+		return;
+	e->last_tick_s = sec;
+	gcp_flow_expire(&e->ft, ts, gcp_engine_flow_end, e);
+	gcp_decoder_expire(&e->dec, ts);
+}
+
+int gcp_engine_advance(struct gcp_engine *e, uint64_t now_ns)
+{
+	if (!e)
+		return GCP_ERR_INVAL;
+	advance_clock(e, now_ns);
+	return GCP_OK;
+}
+
+int gcp_engine_flush(struct gcp_engine *e)
+{
+	if (!e)
+		return GCP_ERR_INVAL;
+	gcp_flow_flush(&e->ft, gcp_engine_flow_end, e);
+	return GCP_OK;
+}
+
+/* ---- packet path -------------------------------------------------------- */
+
+static void note_new_flow(struct gcp_flow *f, const struct gcp_pkt *p)
+{
+	f->tunnel = p->tunnel;
+	f->has_vni = p->has_vni;
+	f->vni = p->vni;
+	f->nvlan = p->nvlan;
+	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
+}
+
+static void process_pkt(struct gcp_engine *e, const struct gcp_pkt *p)
+{
+	bool created = false;
+	int dir = 0;
+
+	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
+		return;
+	struct gcp_flow *f = gcp_flow_lookup(&e->ft, p, &dir, &created, gcp_engine_flow_end, e);
+
+	if (!f)
+		return;
+	if (created)
+		note_new_flow(f, p);
+	gcp_flow_update(&e->ft, f, p, dir, e->opts.tcp_idle_s, e->opts.udp_idle_s,
+			e->opts.tcp_close_s);
+	if (p->l4proto == IPPROTO_TCP)
+		gcp_engine_tcp_segment(e, f, p, dir);
+	else if (p->payload_len)
+		gcp_engine_udp_datagram(e, f, p, dir);
+}
+
+int gcp_engine_feed(struct gcp_engine *e, const struct gcp_packet *in)
+{
+	struct gcp_pkt p;
+
+	if (!e || !in || (!in->data && in->caplen))
+		return GCP_ERR_INVAL;
+	e->pkts++;
+	e->bytes += in->wirelen;
+	advance_clock(e, in->ts_ns);
+	if (gcp_decode(&e->dec, in, &p) != GCP_DEC_OK)
+		return GCP_OK;
+	process_pkt(e, &p);
+	return GCP_OK;
+}
+
+int gcp_engine_feed_burst(struct gcp_engine *e, const struct gcp_packet *pkts, unsigned n)
+{
+	if (!e || (n && !pkts))
+		return GCP_ERR_INVAL;
+	for (unsigned i = 0; i < n; i++) {
+		/* Bring the next frame's headers in while this one is decoded. */
+		if (i + 1 < n)
+			__builtin_prefetch(pkts[i + 1].data);
+		int rc = gcp_engine_feed(e, &pkts[i]);
+
+		if (rc)
+			return rc;
+	}
+	return GCP_OK;
+}
+
+/* ---- stats ---------------------------------------------------------------- */
+
+int gcp_engine_stats(const struct gcp_engine *e, struct gcp_stats *out)
+{
+	struct gcp_stats st;
+
+	if (!e || !out || out->sz == 0)
+		return GCP_ERR_INVAL;
+	memset(&st, 0, sizeof(st));
+	st.sz = sizeof(st);
+	st.pkts = e->pkts;
+	st.bytes = e->bytes;
+	st.decode_errors = e->dec.st.errors;
+	st.non_ip = e->dec.st.non_ip;
+	st.truncated = e->dec.st.truncated;
+	st.unsupported_link = e->dec.st.unsupported_link;
+	st.tunnels = e->dec.st.tunnels;
+	st.frags = e->dec.st.frags;
+	st.frags_reassembled = e->dec.st.frags_reassembled;
+	st.frags_dropped = e->dec.st.frags_dropped;
+	st.flows_created = e->ft.st_created;
+	st.flows_ended = e->ft.st_ended;
+	st.flows_evicted = e->ft.st_evicted;
+	st.flow_table_full = e->ft.st_full;
+	st.reasm_ooo_bytes = e->reasm.st_ooo_bytes;
+	st.reasm_limit_hits = e->reasm.st_limit_hits;
+	st.reasm_missed_bytes = e->reasm.st_missed_bytes;
+	st.pending_limit_hits = e->pending_limit_hits;
+	st.records = e->records;
+	memcpy(st.records_by_type, e->records_by_type, sizeof(st.records_by_type));
+	st.dissector_errors = e->dissector_errors;
+	size_t n = out->sz < sizeof(st) ? out->sz : sizeof(st);
+
+	memcpy(out, &st, n);
+	out->sz = n;
+	return GCP_OK;
+}

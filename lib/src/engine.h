@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Engine internals shared by engine.c, app.c and emit.c. */
+#ifndef GCP_ENGINE_H
+#define GCP_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "dissect.h"
+#include "flow.h"
+#include "gcprobe/gcprobe.h"
+#include "mempool.h"
+#include "reasm.h"
+#include "record.h"
+
+struct gcp_dissect_ctx {
+	struct gcp_engine *eng;
+	struct gcp_flow *flow;
+	struct gcp_flow_info fi;
+	uint64_t now;
+	int dir;               /* direction being delivered (reassembly callback) */
+	bool in_record;
+	enum gcp_record_type rec_type; /* of the record being built */
+};
+
+struct gcp_test_sink; /* records kept by the test-support context */
+
+struct gcp_engine {
+	struct gcp_engine_opts opts;
+	char node_name[256];
+	char engine_name[128];
+	char agent_ip[64];
+	char tenant[128];
+	struct gcp_decoder dec;
+	struct gcp_flow_table ft;
+	struct gcp_pool pool;
+	struct gcp_reasm reasm;
+	struct gcp_rb rb;
+	struct gcp_dissect_ctx ctx;   /* reused for every dissector call */
+	unsigned sub_mask;
+	gcp_record_cb cb;
+	void *cb_user;
+	uint64_t now_ns;
+	uint64_t last_tick_s;
+	bool dec_ok, ft_ok, rb_ok;
+	bool silent;                  /* destroy: release flows, emit nothing */
+	/* Counters not kept by a module. */
+	uint64_t pkts, bytes;
+	uint64_t records;
+	uint64_t records_by_type[8];
+	uint64_t pending_limit_hits;
+	uint64_t dissector_errors;
+};
+
+/* app.c: application layer. */
+void gcp_engine_tcp_segment(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_pkt *p,
+			    int dir);
+void gcp_engine_udp_datagram(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_pkt *p,
+			     int dir);
+/* Flow end: drain reassembly, finish the dissector, release memory. */
+void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f);
+/* Point the shared context at flow f. */
+struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f, uint64_t now);
+
+/* emit.c: records. */
+void gcp_engine_flow_end(void *eng, struct gcp_flow *f);
+/* Begin a record with the common keys; NULL when not subscribed. */
+struct gcp_rb *gcp_engine_record_begin(struct gcp_engine *e, const struct gcp_flow *f,
+				       enum gcp_record_type type, uint64_t ts_ns);
+void gcp_engine_record_end(struct gcp_engine *e, enum gcp_record_type type, uint64_t flow_id);
+
+#endif /* GCP_ENGINE_H */

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Test support: a dissector context around one synthetic flow whose
+ * records are kept in memory (used by unit tests and fuzz targets). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+struct test_rec {
+	uint8_t *mp;
+	size_t len;
+	char *json;
+};
+
+struct test_ctx {
+	struct gcp_dissect_ctx *ctx; /* first member's target lives in eng */
+	struct gcp_engine *eng;
+	struct gcp_flow flow;
+	struct test_rec *recs;
+	unsigned n, cap;
+};
+
+/* The engine's shared ctx points back here through this registry. */
+static struct test_ctx *find(const struct gcp_dissect_ctx *ctx)
+{
+	return (struct test_ctx *)ctx->eng->cb_user;
+}
+
+static char *to_json(const uint8_t *mp, size_t len)
+{
+	size_t sz = 4096;
+
+	for (;;) {
+		char *buf = malloc(sz);
+
+		if (!buf)
+			return NULL;
+		int n = gcp_record_to_json(mp, len, buf, sz, 0);
+
+		if (n >= 0)
+			return buf;
+		free(buf);
+		if (n != GCP_ERR_FULL || sz > (64u << 20))
+			return NULL;
+		sz *= 4;
+	}
+}
+
+static void keep_record(const struct gcp_record *rec, void *user)
+{
+	struct test_ctx *t = user;
+
+	if (t->n == t->cap) {
+		unsigned ncap = t->cap ? t->cap * 2 : 8;
+		struct test_rec *nr = realloc(t->recs, ncap * sizeof(*nr));
+
+		if (!nr)
+			abort();
+		t->recs = nr;
+		t->cap = ncap;
+	}
+	struct test_rec *r = &t->recs[t->n++];
+
+	r->mp = malloc(rec->len);
+	if (!r->mp)
+		abort();
+	memcpy(r->mp, rec->data, rec->len);
+	r->len = rec->len;
+	r->json = to_json(rec->data, rec->len);
+}
+
+static int parse_addr(const char *s, struct gcp_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->b) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, s, a->b) == 1)
+		return 6;
+	return 0;
+}
+
+struct gcp_dissect_ctx *gcp_test_dctx_new(const struct gcp_engine_opts *opts, uint8_t l4proto,
+					  const char *cli, uint16_t cport, const char *srv,
+					  uint16_t sport)
+{
+	struct test_ctx *t = calloc(1, sizeof(*t));
+	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
+
+	if (!t)
+		return NULL;
+	if (!opts) {
+		o.node_name = "test";
+		o.max_flows = 16;
+		opts = &o;
+	}
+	if (gcp_engine_create(opts, &t->eng) != 0)
+		goto fail;
+	gcp_engine_subscribe(t->eng, GCP_REC_ALL, keep_record, t);
+	struct gcp_flow *f = &t->flow;
+	int v1 = parse_addr(cli, &f->key.a), v2 = parse_addr(srv, &f->key.b);
+
+	if (!v1 || v1 != v2)
+		goto fail;
+	f->key.pa = cport;
+	f->key.pb = sport;
+	f->key.proto = l4proto;
+	f->key.ip_version = (uint8_t)v1;
+	f->ip_version = (uint8_t)v1;
+	f->l4proto = l4proto;
+	f->cli_is_a = true;
+	f->in_use = true;
+	f->id = 1;
+	t->ctx = gcp_engine_ctx(t->eng, f, 0);
+	return t->ctx;
+fail:
+	if (t->eng)
+		gcp_engine_destroy(t->eng);
+	free(t);
+	return NULL;
+}
+
+void gcp_test_dctx_set_now(struct gcp_dissect_ctx *ctx, uint64_t ts_ns)
+{
+	ctx->now = ts_ns;
+	if (!ctx->flow->first_ts)
+		ctx->flow->first_ts = ts_ns;
+	ctx->fi.first_ts = ctx->flow->first_ts;
+	ctx->flow->last_ts = ts_ns;
+}
+
+unsigned gcp_test_dctx_nrecords(const struct gcp_dissect_ctx *ctx)
+{
+	return find(ctx)->n;
+}
+
+const char *gcp_test_dctx_json(const struct gcp_dissect_ctx *ctx, unsigned i)
+{
+	struct test_ctx *t = find(ctx);
+
+	return i < t->n ? t->recs[i].json : NULL;
+}
+
+const uint8_t *gcp_test_dctx_msgpack(const struct gcp_dissect_ctx *ctx, unsigned i, size_t *len)
+{
+	struct test_ctx *t = find(ctx);
+
+	if (i >= t->n)
+		return NULL;
+	*len = t->recs[i].len;
+	return t->recs[i].mp;
+}
+
+void gcp_test_dctx_free(struct gcp_dissect_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	struct test_ctx *t = find(ctx);
+
+	for (unsigned i = 0; i < t->n; i++) {
+		free(t->recs[i].mp);
+		free(t->recs[i].json);
+	}
+	free(t->recs);
+	gcp_engine_destroy(t->eng);
+	free(t);
+}
