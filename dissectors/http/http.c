@@ -638,6 +638,24 @@ static void tx_free(struct http_state *st, struct gcp_dissect_ctx *ctx, struct h
 	gcp_dctx_free(ctx, tx, sizeof(*tx));
 }
 
+/* RFC 9112 5.2: replace each obs-fold (CRLF 1*WSP) with one SP, in place. */
+static uint16_t unfold(uint8_t *v, uint16_t n)
+{
+	uint16_t w = 0;
+	for (uint16_t r = 0; r < n; r++) {
+		if (v[r] != '\r' && v[r] != '\n') {
+			v[w++] = v[r];
+			continue;
+		}
+		while (r + 1 < n && (v[r + 1] == '\r' || v[r + 1] == '\n' || is_ows(v[r + 1])))
+			r++;
+		while (w && is_ows(v[w - 1]))
+			w--;
+		v[w++] = ' ';
+	}
+	return w;
+}
+
 static struct http_head *head_store(struct gcp_dissect_ctx *ctx, const struct http_hdr *h)
 {
 	size_t fl = (size_t)h->nf * sizeof(struct http_fline);
@@ -653,12 +671,8 @@ static struct http_head *head_store(struct gcp_dissect_ctx *ctx, const struct ht
 	memcpy(hd->f, h->f, fl);
 	uint8_t *raw = (uint8_t *)(hd->f + hd->nf);
 	memcpy(raw, h->base, h->len);
-	for (uint16_t i = 0; h->folded && i < hd->nf; i++) { /* obs-fold -> SP */
-		uint8_t *v = raw + hd->f[i].value.off;
-		for (uint16_t j = 0; j < hd->f[i].value.len; j++)
-			if (v[j] == '\r' || v[j] == '\n')
-				v[j] = ' ';
-	}
+	for (uint16_t i = 0; h->folded && i < hd->nf; i++)
+		hd->f[i].value.len = unfold(raw + hd->f[i].value.off, hd->f[i].value.len);
 	return hd;
 }
 
@@ -1009,9 +1023,9 @@ static enum http_step step_chunk_end(struct http_state *st, struct gcp_dissect_c
 				     const uint8_t *p, uint32_t n, uint32_t *used)
 {
 	struct http_dir *d = dir_of(st, dir);
-	d->phase = P_CHUNK_SIZE;
 	if (p[0] == '\r' && n < 2)
 		return S_MORE;
+	d->phase = P_CHUNK_SIZE;
 	if (p[0] == '\n')
 		*used = 1;
 	else if (p[0] == '\r' && p[1] == '\n')
