@@ -289,14 +289,23 @@ static bool split3(struct http_hdr *h, const uint8_t *p, size_t n, bool reason)
 	return true;
 }
 
-static bool parse_request_line(struct http_hdr *h, const uint8_t *p, size_t n)
+/* A version that only starts with "HTTP/" (e.g. "HTTP/1.") is kept with
+ * an anomaly, as Zeek does; anything else is not a request line. */
+static bool parse_request_line(struct gcp_dissect_ctx *ctx, struct http_hdr *h, const uint8_t *p,
+			       size_t n)
 {
 	if (!split3(h, p, n, false))
 		return false;
 	for (uint16_t i = 0; i < h->sl[0].len; i++)
 		if (!is_tchar(h->base[h->sl[0].off + i]))
 			return false;
-	return is_version(h->base + h->sl[2].off, h->sl[2].len);
+	const uint8_t *v = h->base + h->sl[2].off;
+	if (is_version(v, h->sl[2].len))
+		return true;
+	if (h->sl[2].len < 5 || memcmp(v, "HTTP/", 5) != 0)
+		return false;
+	gcp_dctx_anomaly(ctx);
+	return true;
 }
 
 static bool parse_status_line(struct http_hdr *h, const uint8_t *p, size_t n)
@@ -444,7 +453,7 @@ static bool parse_block(struct gcp_dissect_ctx *ctx, struct http_hdr *h, int dir
 		if (n && p[n - 1] == '\r')
 			n--;
 		if (first) {
-			bool ok = dir == GCP_DIR_C2S ? parse_request_line(h, p, n)
+			bool ok = dir == GCP_DIR_C2S ? parse_request_line(ctx, h, p, n)
 						     : parse_status_line(h, p, n);
 			if (!ok)
 				return false;
