@@ -1289,7 +1289,7 @@ static void kv_body(struct gcp_rb *rb, const char *pre, const struct http_msg *m
 	char k[32];
 	if (!m->seen)
 		return;
-	if (m->wire_len) {
+	if (m->wire_len || m->truncated) {
 		gcp_rb_kv_bin(rb, pre, m->buf ? (const void *)m->buf : "", m->buf ? m->blen : 0);
 		snprintf(k, sizeof(k), "%s_truncated", pre);
 		gcp_rb_kv_bool(rb, k, m->truncated);

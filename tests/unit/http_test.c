@@ -323,6 +323,38 @@ Test(http, pipelined_three_requests)
 	drv_free(&d);
 }
 
+/* More outstanding requests than the queue holds: the oldest leave early
+ * (counted), their late responses are dropped, the rest still pair. */
+Test(http, pipeline_queue_overflow)
+{
+	struct drv d;
+	char req[64], resp[96];
+	drv_init(&d, NULL);
+	for (int i = 0; i < 20; i++) {
+		snprintf(req, sizeof(req), "GET /%d HTTP/1.1\r\n\r\n", i);
+		drv_s(&d, GCP_DIR_C2S, req);
+	}
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 4);
+	cr_assert_eq(anomalies(&d), 4);
+	expect_str(&d, 0, "url", "/0");
+	expect_absent(&d, 0, "status");
+	for (int i = 0; i < 20; i++) {
+		snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%*d",
+			 i < 10 ? 1 : 2, i < 10 ? 1 : 2, i);
+		drv_s(&d, GCP_DIR_S2C, resp);
+	}
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 20);
+	for (unsigned i = 4; i < 20; i++) {
+		char want[8];
+		snprintf(want, sizeof(want), "/%u", i);
+		expect_str(&d, i, "url", want);
+		snprintf(want, sizeof(want), "%u", i);
+		expect_bin(&d, i, "resp_body", want, strlen(want));
+	}
+	drv_end(&d);
+	drv_free(&d);
+}
+
 static const char POST_HDR[] = "POST /upload HTTP/1.1\r\n"
 			       "Host: up.example\r\n"
 			       "Expect: 100-continue\r\n"
