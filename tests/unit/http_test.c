@@ -597,6 +597,25 @@ Test(http, close_delimited_and_gap)
 	drv_free(&d);
 }
 
+Test(http, gap_in_length_body)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /g HTTP/1.1\r\n\r\nGET /h HTTP/1.1\r\n\r\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nhello");
+	drv_gap(&d, GCP_DIR_S2C, 10);
+	drv_s(&d, GCP_DIR_S2C, "world"
+			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 2);
+	expect_bin(&d, 0, "resp_body", "hello", 5);
+	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 20);
+	expect_str(&d, 1, "url", "/h");
+	expect_bin(&d, 1, "resp_body", "ok", 2);
+	drv_end(&d);
+	drv_free(&d);
+}
+
 Test(http, gap_in_headers_resyncs)
 {
 	struct drv d;
