@@ -281,7 +281,7 @@ static void maybe_fin(struct gcp_engine *e, struct gcp_flow *f, int dir)
 	struct gcp_reasm_dir *rd = &f->rd[dir];
 	struct gcp_parse_result res;
 
-	if (!rd->fin || rd->next_seq != rd->fin_seq || (f->fin_sent & (1u << dir)))
+	if (!gcp_reasm_complete(rd) || (f->fin_sent & (1u << dir)))
 		return;
 	f->fin_sent |= 1u << dir;
 	if (f->app_state != GCP_APP_ACTIVE)

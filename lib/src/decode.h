@@ -116,7 +116,7 @@ void gcp_frag_destroy(struct gcp_frag_table *t);
 
 /*
  * Offer one fragment (the IP header + fragment payload). key fields come
- * from the IP header. Returns 1 and sets *dgram/*len to the complete
+ * from the IP header. Returns 1 and sets *dgram and *len to the complete
  * datagram's L4 bytes (valid until the next call) when this fragment
  * completes it, 0 when held, -1 when dropped (counted in st).
  */

@@ -32,6 +32,7 @@ struct gcp_tcp_half {
 	uint8_t rst : 1;
 	uint8_t ack : 1;      /* any ACK (for establishment) */
 	uint8_t data : 1;     /* payload seen */
+	uint8_t pure_ack : 1; /* ACK without SYN/FIN/RST or payload (Zeek history 'A') */
 };
 
 /* Dissector data kept for one direction's unconsumed tail. */
@@ -122,13 +123,17 @@ struct gcp_flow_table {
 	uint32_t conn_window_s;
 	/* Counters. */
 	uint64_t st_created, st_ended, st_evicted, st_full;
+	uint64_t st_reused;       /* closed TCP flow ended early by a new SYN (port reuse) */
+	uint64_t st_cw_evicted;   /* live conn_count entries displaced (table full) */
 };
 
 int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t conn_window_s);
 void gcp_flow_table_fini(struct gcp_flow_table *t);
 
-/* Called for every flow that ends (timeout, eviction, flush). The
- * callee emits records and must not touch the table. */
+/* Called for every flow that ends (timeout, eviction, flush, port
+ * reuse). The callee emits records, must release what hangs off the
+ * flow (reassembly segments, pending buffers, app state: the struct is
+ * zeroed afterwards) and must not touch the table. May be NULL. */
 typedef void (*gcp_flow_end_fn)(void *ctx, struct gcp_flow *f);
 
 /*

@@ -14,6 +14,15 @@
 
 struct gcp_reasm_seg; /* private to reasm.c */
 
+/* Most segments held per direction: bounds list walks and per-segment
+ * overhead when a peer sends thousands of tiny out-of-order segments. */
+#define GCP_REASM_MAX_SEGS 1024
+/* Largest piece copied into one held segment (pool blocks are 128 KiB). */
+#define GCP_REASM_SEG_MAX 65536u
+/* Data further ahead than this is not buffered: the hole before it is
+ * declared a gap. 2^30 is the largest window RFC 7323 allows. */
+#define GCP_REASM_MAX_AHEAD (1u << 30)
+
 /* State of one direction of one connection (embedded in the flow). */
 struct gcp_reasm_dir {
 	uint32_t next_seq;   /* next in-order sequence number expected */
@@ -21,6 +30,7 @@ struct gcp_reasm_dir {
 	struct gcp_reasm_seg *segs; /* sorted by seq, non-overlapping */
 	uint64_t delivered;  /* in-order bytes handed on */
 	uint64_t missed;     /* bytes skipped over as gaps */
+	uint32_t nsegs;      /* segments in segs (<= GCP_REASM_MAX_SEGS) */
 	bool init;           /* next_seq is known */
 	bool fin;            /* FIN seen in this direction */
 	uint32_t fin_seq;
@@ -71,5 +81,11 @@ void gcp_reasm_flush(struct gcp_reasm *r, struct gcp_reasm_dir *d,
 
 /* Drop held segments without delivering (flow freed). */
 void gcp_reasm_release(struct gcp_reasm *r, struct gcp_reasm_dir *d);
+
+/* True once every byte up to the FIN has been delivered or skipped. */
+static inline bool gcp_reasm_complete(const struct gcp_reasm_dir *d)
+{
+	return d->fin && (int32_t)(d->next_seq - d->fin_seq) >= 0;
+}
 
 #endif /* GCP_REASM_H */
