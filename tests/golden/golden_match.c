@@ -380,7 +380,7 @@ static void print_json(FILE *out, const struct gm_actual *r)
 }
 
 static void report_unmatched(FILE *out, const struct gm_file *f, size_t i,
-			     const struct gm_actuals *a)
+			     const struct gm_actuals *a, const long *owner)
 {
 	const struct gm_expect *e = &f->exp[i];
 	const struct gm_actual *best = NULL;
@@ -398,7 +398,9 @@ static void report_unmatched(FILE *out, const struct gm_file *f, size_t i,
 		fprintf(out, "    closest actual: none of type %s\n", e->type);
 		return;
 	}
-	fprintf(out, "    closest actual (%d/%d keys equal):\n", best_score, e->nkeys);
+	long taken = owner[best - a->rec];
+	fprintf(out, "    closest actual (%d/%d keys equal%s):\n", best_score, e->nkeys,
+		taken >= 0 ? ", matched to another line" : "");
 	print_json(out, best);
 }
 
@@ -451,7 +453,7 @@ int gm_check(const struct gm_file *f, const struct gm_actuals *a, FILE *out)
 			continue;
 		problems++;
 		if (out)
-			report_unmatched(out, f, i, a);
+			report_unmatched(out, f, i, a, owner);
 	}
 	problems += check_counts(f, a, owner, out);
 out:
