@@ -79,6 +79,7 @@ struct gcp_decode_stats {
 	uint64_t frags;
 	uint64_t frags_reassembled;
 	uint64_t frags_dropped;
+	uint64_t frags_overlap;    /* fragments that overlapped held data (first wins) */
 };
 
 enum gcp_decode_result {

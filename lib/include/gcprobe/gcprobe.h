@@ -223,7 +223,10 @@ struct gcp_capture_stats {
 	uint64_t dropped;    /**< dropped by kernel/NIC where known */
 };
 
-/** Open a pcap (µs or ns) or pcapng file. */
+/**
+ * Open a pcap (µs or ns) or pcapng file. On failure *out is NULL and
+ * gcp_capture_error(NULL) tells why.
+ */
 GCP_API int gcp_capture_open_file(const char *path, struct gcp_capture **out);
 
 /**
@@ -237,7 +240,10 @@ GCP_API int gcp_capture_rx_burst(struct gcp_capture *cap, struct gcp_packet *pkt
 GCP_API int gcp_capture_stats(const struct gcp_capture *cap,
 			      struct gcp_capture_stats *st);
 
-/** Last error text for the capture (file name and reason). */
+/**
+ * Last error text for the capture (file name and reason). With a NULL
+ * capture: why this thread's last gcp_capture_open_file() failed.
+ */
 GCP_API const char *gcp_capture_error(const struct gcp_capture *cap);
 
 GCP_API void gcp_capture_close(struct gcp_capture *cap);

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* JSON-lines rendering of one MessagePack record (RFC 8259, RFC 3339 times). */
+#include "gcprobe/gcprobe.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+/* Output window; once full, writes are dropped and the call fails. */
+struct jw {
+	char *p;
+	size_t len;
+	size_t cap; /* bytes usable, the NUL excluded */
+	bool full;
+	bool bad;   /* input is not a record we can render */
+};
+
+static void jw_put(struct jw *w, const void *s, size_t n)
+{
+	if (w->full || n > w->cap - w->len) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void jw_ch(struct jw *w, char c)
+{
+	jw_put(w, &c, 1);
+}
+
+static void jw_lit(struct jw *w, const char *s)
+{
+	jw_put(w, s, strlen(s));
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 when invalid; *bad then
+ * gets the length of the maximal invalid subpart (Unicode 3.9, U+FFFD
+ * substitution), at least 1.
+ */
+static size_t utf8_seq(const uint8_t *s, size_t n, size_t *bad)
+{
+	uint8_t c = s[0];
+	size_t need;
+	uint8_t lo = 0x80, hi = 0xbf;
+
+	*bad = 1;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 2;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 3;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		return 0;
+	for (size_t i = 1; i <= need; i++) {
+		if (i >= n || s[i] < lo || s[i] > hi)
+			return 0;
+		*bad = i + 1;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	return need + 1;
+}
+
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t bad;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(s + i, n - i, &bad);
+		if (!k)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static void json_escape_ctl(struct jw *w, uint8_t c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+	switch (c) {
+	case '\b': jw_lit(w, "\\b"); break;
+	case '\f': jw_lit(w, "\\f"); break;
+	case '\n': jw_lit(w, "\\n"); break;
+	case '\r': jw_lit(w, "\\r"); break;
+	case '\t': jw_lit(w, "\\t"); break;
+	default: jw_put(w, e, sizeof(e)); break;
+	}
+}
+
+/* RFC 8259 section 7; invalid UTF-8 becomes U+FFFD so output is always valid. */
+static void json_str_body(struct jw *w, const char *str, size_t n)
+{
+	const uint8_t *s = (const uint8_t *)str;
+
+	for (size_t i = 0; i < n && !w->full;) {
+		size_t bad, k = utf8_seq(s + i, n - i, &bad);
+		if (!k) {
+			jw_lit(w, "\xef\xbf\xbd");
+			i += bad;
+		} else if (s[i] == '"' || s[i] == '\\') {
+			jw_ch(w, '\\');
+			jw_ch(w, (char)s[i++]);
+		} else if (s[i] < 0x20) {
+			json_escape_ctl(w, s[i++]);
+		} else {
+			jw_put(w, s + i, k);
+			i += k;
+		}
+	}
+}
+
+static void json_str(struct jw *w, const char *s, size_t n)
+{
+	jw_ch(w, '"');
+	json_str_body(w, s, n);
+	jw_ch(w, '"');
+}
+
+/* RFC 4648 section 4, with padding. */
+static void json_base64(struct jw *w, const uint8_t *s, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char q[4];
+
+	jw_ch(w, '"');
+	for (size_t i = 0; i < n && !w->full; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		q[0] = tab[v >> 18];
+		q[1] = tab[(v >> 12) & 63];
+		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? tab[v & 63] : '=';
+		jw_put(w, q, 4);
+	}
+	jw_ch(w, '"');
+}
+
+/* Returns true when the bin went out as base64 (the caller flags it). */
+static bool json_bin(struct jw *w, const msgpack_object_bin *b)
+{
+	const uint8_t *p = (const uint8_t *)b->ptr;
+
+	if (utf8_valid(p, b->size)) {
+		json_str(w, b->ptr, b->size);
+		return false;
+	}
+	json_base64(w, p, b->size);
+	return true;
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil inverse). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+/* RFC 3339 UTC with microseconds (truncated, never rounded up a second). */
+static void json_ts(struct jw *w, const msgpack_object *o)
+{
+	msgpack_timestamp t;
+	char buf[40];
+
+	if (!msgpack_object_to_timestamp(o, &t) || t.tv_nsec >= 1000000000u) {
+		w->bad = true;
+		return;
+	}
+	int64_t days = t.tv_sec / 86400, secs = t.tv_sec % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	int64_t y;
+	unsigned mo, d;
+	civil_from_days(days, &y, &mo, &d);
+	if (y < 0 || y > 9999) {
+		w->bad = true; /* RFC 3339 has four-digit years only */
+		return;
+	}
+	int n = snprintf(buf, sizeof(buf), "\"%04d-%02u-%02uT%02d:%02d:%02d.%06uZ\"",
+			 (int)y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+			 (int)(secs % 60), (unsigned)(t.tv_nsec / 1000));
+	jw_put(w, buf, (size_t)n);
+}
+
+/* Shortest of %.15g/%.17g that reads back exactly; JSON has no NaN/Inf. */
+static void json_double(struct jw *w, double v, bool is32)
+{
+	char buf[40];
+
+	if (!isfinite(v)) {
+		jw_lit(w, "null");
+		return;
+	}
+	int prec = is32 ? 6 : 15;
+	snprintf(buf, sizeof(buf), "%.*g", prec, v);
+	bool exact = is32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v;
+	if (!exact)
+		snprintf(buf, sizeof(buf), "%.*g", is32 ? 9 : 17, v);
+	jw_lit(w, buf);
+}
+
+static void json_value(struct jw *w, const msgpack_object *o);
+
+static void json_array(struct jw *w, const msgpack_object_array *a)
+{
+	jw_ch(w, '[');
+	for (uint32_t i = 0; i < a->size && !w->full && !w->bad; i++) {
+		if (i)
+			jw_ch(w, ',');
+		json_value(w, &a->ptr[i]);
+	}
+	jw_ch(w, ']');
+}
+
+/* Records only have string keys (bin accepted as the same bytes). */
+static bool json_key_bytes(const msgpack_object *k, const char **p, size_t *n)
+{
+	if (k->type == MSGPACK_OBJECT_STR) {
+		*p = k->via.str.ptr;
+		*n = k->via.str.size;
+		return true;
+	}
+	if (k->type == MSGPACK_OBJECT_BIN) {
+		*p = k->via.bin.ptr;
+		*n = k->via.bin.size;
+		return true;
+	}
+	return false;
+}
+
+/* A base64 bin at key K gets a sibling "K_base64": true right after it. */
+static void json_map(struct jw *w, const msgpack_object_map *m)
+{
+	jw_ch(w, '{');
+	for (uint32_t i = 0; i < m->size && !w->full && !w->bad; i++) {
+		const msgpack_object_kv *kv = &m->ptr[i];
+		const char *k;
+		size_t kn;
+		if (!json_key_bytes(&kv->key, &k, &kn)) {
+			w->bad = true;
+			break;
+		}
+		if (i)
+			jw_ch(w, ',');
+		json_str(w, k, kn);
+		jw_ch(w, ':');
+		if (kv->val.type != MSGPACK_OBJECT_BIN) {
+			json_value(w, &kv->val);
+			continue;
+		}
+		if (!json_bin(w, &kv->val.via.bin) || w->bad)
+			continue;
+		jw_lit(w, ",\"");
+		json_str_body(w, k, kn);
+		jw_lit(w, "_base64\":true");
+	}
+	jw_ch(w, '}');
+}
+
+static void json_ext(struct jw *w, const msgpack_object *o)
+{
+	if (o->via.ext.type == -1) {
+		json_ts(w, o);
+		return;
+	}
+	/* Not produced by the builder; keep it lossless anyway. */
+	char buf[32];
+	snprintf(buf, sizeof(buf), "{\"ext_type\":%d,\"data\":", o->via.ext.type);
+	jw_lit(w, buf);
+	json_base64(w, (const uint8_t *)o->via.ext.ptr, o->via.ext.size);
+	jw_ch(w, '}');
+}
+
+static void json_value(struct jw *w, const msgpack_object *o)
+{
+	char buf[32];
+
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: jw_lit(w, "null"); break;
+	case MSGPACK_OBJECT_BOOLEAN: jw_lit(w, o->via.boolean ? "true" : "false"); break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->via.u64);
+		jw_lit(w, buf);
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		snprintf(buf, sizeof(buf), "%lld", (long long)o->via.i64);
+		jw_lit(w, buf);
+		break;
+	case MSGPACK_OBJECT_FLOAT32: json_double(w, o->via.f64, true); break;
+	case MSGPACK_OBJECT_FLOAT64: json_double(w, o->via.f64, false); break;
+	case MSGPACK_OBJECT_STR: json_str(w, o->via.str.ptr, o->via.str.size); break;
+	case MSGPACK_OBJECT_BIN: json_bin(w, &o->via.bin); break;
+	case MSGPACK_OBJECT_ARRAY: json_array(w, &o->via.array); break;
+	case MSGPACK_OBJECT_MAP: json_map(w, &o->via.map); break;
+	case MSGPACK_OBJECT_EXT: json_ext(w, o); break;
+	default: w->bad = true; break;
+	}
+}
+
+GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
+			       size_t bufsz, unsigned flags)
+{
+	msgpack_unpacked up;
+	size_t off = 0;
+	int rc;
+
+	if (!data || (!buf && bufsz) || flags != GCP_JSON_DEFAULT)
+		return GCP_ERR_INVAL;
+	if (bufsz == 0)
+		return GCP_ERR_FULL;
+	msgpack_unpacked_init(&up);
+	rc = msgpack_unpack_next(&up, (const char *)data, len, &off);
+	if (rc == MSGPACK_UNPACK_NOMEM_ERROR) {
+		rc = GCP_ERR_NOMEM;
+		goto out;
+	}
+	/* One record is exactly one map: trailing bytes mean a framing bug. */
+	if (rc != MSGPACK_UNPACK_SUCCESS || off != len || up.data.type != MSGPACK_OBJECT_MAP) {
+		rc = GCP_ERR_FORMAT;
+		goto out;
+	}
+	struct jw w = { buf, 0, bufsz - 1, false, false };
+	json_map(&w, &up.data.via.map);
+	jw_ch(&w, '\n');
+	if (w.bad)
+		rc = GCP_ERR_FORMAT;
+	else if (w.full || w.len > INT32_MAX)
+		rc = GCP_ERR_FULL;
+	else {
+		buf[w.len] = '\0';
+		rc = (int)w.len;
+	}
+out:
+	msgpack_unpacked_destroy(&up);
+	return rc;
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* gcprobe read loop: bursts from the capture into the engine, records to the output. */
+#include "run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BURST 64
+#define OUT_BUF (1u << 20)
+#define JSON_BUF_MIN (64u * 1024u)
+#define JSON_BUF_MAX (256u * 1024u * 1024u)
+
+/* Where records go. Write errors are kept and end the run. */
+struct sink {
+	FILE *out;
+	const char *name;
+	enum probe_format fmt;
+	char *buf;           /* JSON rendering, grown on GCP_ERR_FULL */
+	size_t cap;
+	int write_errno;     /* first write failure, 0 if none */
+	uint64_t bad;        /* records that would not render */
+	int bad_status;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* SA_RESTART: a signal during write() must not turn into a stdio error. */
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void msg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gcprobe: %s: ", level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void sink_write(struct sink *s, const void *p, size_t n)
+{
+	if (!s->write_errno && fwrite(p, 1, n, s->out) != n)
+		s->write_errno = errno ? errno : EIO;
+}
+
+static int sink_render(struct sink *s, const struct gcp_record *rec)
+{
+	for (;;) {
+		int n = gcp_record_to_json(rec->data, rec->len, s->buf, s->cap, GCP_JSON_DEFAULT);
+		if (n != GCP_ERR_FULL || s->cap >= JSON_BUF_MAX)
+			return n;
+		size_t cap = s->cap ? s->cap * 2 : JSON_BUF_MIN;
+		char *p = realloc(s->buf, cap);
+		if (!p)
+			return GCP_ERR_NOMEM;
+		s->buf = p;
+		s->cap = cap;
+	}
+}
+
+static void on_record(const struct gcp_record *rec, void *user)
+{
+	struct sink *s = user;
+
+	if (s->write_errno)
+		return;
+	if (s->fmt == PROBE_FMT_MSGPACK) {
+		sink_write(s, rec->data, rec->len);
+		return;
+	}
+	int n = sink_render(s, rec);
+	if (n < 0) {
+		if (!s->bad++)
+			s->bad_status = n;
+		return;
+	}
+	sink_write(s, s->buf, (size_t)n);
+}
+
+static int sink_open(struct sink *s, const struct probe_opts *o)
+{
+	s->fmt = o->format;
+	s->name = o->output_path && strcmp(o->output_path, "-") ? o->output_path : NULL;
+	s->out = s->name ? fopen(s->name, "wb") : stdout;
+	if (!s->out) {
+		msg("error", "cannot open output %s: %s", s->name, strerror(errno));
+		return -1;
+	}
+	setvbuf(s->out, NULL, _IOFBF, OUT_BUF);
+	return 0;
+}
+
+/* Close (or flush stdout) and report the first write error, if any. */
+static int sink_close(struct sink *s)
+{
+	int rc = s->out == stdout ? fflush(s->out) : fclose(s->out);
+
+	if (rc && !s->write_errno)
+		s->write_errno = errno ? errno : EIO;
+	free(s->buf);
+	if (s->write_errno) {
+		msg("error", "writing %s: %s", s->name ? s->name : "stdout",
+		    strerror(s->write_errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0 at end of input (or on a signal) or the capture's negative status. */
+static int pump(struct gcp_capture *cap, struct gcp_engine *eng, const struct sink *s)
+{
+	struct gcp_packet pkts[BURST];
+
+	while (!stop_requested && !s->write_errno) {
+		int n = gcp_capture_rx_burst(cap, pkts, BURST);
+		if (n <= 0)
+			return n;
+		gcp_engine_feed_burst(eng, pkts, (unsigned)n);
+	}
+	return 0;
+}
+
+static void print_stats(const struct gcp_engine *eng)
+{
+	struct gcp_stats st = { .sz = sizeof(st) };
+
+	if (gcp_engine_stats(eng, &st))
+		return;
+	fprintf(stderr,
+		"{\"pkts\":%llu,\"bytes\":%llu,\"decode_errors\":%llu,\"non_ip\":%llu,"
+		"\"truncated\":%llu,\"unsupported_link\":%llu,\"tunnels\":%llu,\"frags\":%llu,"
+		"\"frags_reassembled\":%llu,\"frags_dropped\":%llu,\"flows_created\":%llu,"
+		"\"flows_ended\":%llu,\"flows_evicted\":%llu,\"flow_table_full\":%llu,"
+		"\"reasm_ooo_bytes\":%llu,\"reasm_limit_hits\":%llu,\"reasm_missed_bytes\":%llu,"
+		"\"pending_limit_hits\":%llu,\"records\":%llu,\"dissector_errors\":%llu,"
+		"\"records_by_type\":{",
+		(unsigned long long)st.pkts, (unsigned long long)st.bytes,
+		(unsigned long long)st.decode_errors, (unsigned long long)st.non_ip,
+		(unsigned long long)st.truncated, (unsigned long long)st.unsupported_link,
+		(unsigned long long)st.tunnels, (unsigned long long)st.frags,
+		(unsigned long long)st.frags_reassembled, (unsigned long long)st.frags_dropped,
+		(unsigned long long)st.flows_created, (unsigned long long)st.flows_ended,
+		(unsigned long long)st.flows_evicted, (unsigned long long)st.flow_table_full,
+		(unsigned long long)st.reasm_ooo_bytes, (unsigned long long)st.reasm_limit_hits,
+		(unsigned long long)st.reasm_missed_bytes,
+		(unsigned long long)st.pending_limit_hits, (unsigned long long)st.records,
+		(unsigned long long)st.dissector_errors);
+	/* Keyed by type name; bit i of the mask is records_by_type[i]. */
+	for (unsigned i = 0; (1u << i) & GCP_REC_ALL; i++)
+		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "",
+			gcp_record_type_name((enum gcp_record_type)(1u << i)),
+			(unsigned long long)st.records_by_type[i]);
+	fputs("}}\n", stderr);
+}
+
+/* After the run: at most one error line, or a truncation warning. */
+static int report(const struct probe_opts *o, struct gcp_capture *cap, int cap_rc,
+		  const struct sink *s)
+{
+	struct gcp_capture_stats cst = { .sz = sizeof(cst) };
+
+	if (cap_rc < 0) {
+		msg("error", "%s", gcp_capture_error(cap));
+		return 1;
+	}
+	if (s->bad) {
+		msg("error", "%llu record(s) could not be rendered as JSON: %s",
+		    (unsigned long long)s->bad, gcp_strerror(s->bad_status));
+		return 1;
+	}
+	if (!gcp_capture_stats(cap, &cst) && cst.truncated)
+		msg("warning", "%s: last packet truncated, skipped", o->read_path);
+	return 0;
+}
+
+int probe_run(const struct probe_opts *o)
+{
+	struct gcp_capture *cap = NULL;
+	struct gcp_engine *eng = NULL;
+	struct sink s = { 0 };
+	int rc;
+
+	/* Open the input first: a bad input must not clobber --output. */
+	rc = gcp_capture_open_file(o->read_path, &cap);
+	if (rc) {
+		msg("error", "%s", gcp_capture_error(NULL));
+		return 1;
+	}
+	rc = gcp_engine_create(&o->eng, &eng);
+	if (rc) {
+		msg("error", "cannot create engine: %s", gcp_strerror(rc));
+		gcp_capture_close(cap);
+		return 1;
+	}
+	int status = 1;
+	if (sink_open(&s, o))
+		goto out;
+	gcp_engine_subscribe(eng, o->types, on_record, &s);
+	install_signals();
+	int cap_rc = pump(cap, eng, &s);
+	/* Records of flows still open go out even after an error or a signal. */
+	gcp_engine_flush(eng);
+	if (o->stats)
+		print_stats(eng);
+	bool write_failed = sink_close(&s) != 0;
+	status = write_failed ? 1 : report(o, cap, cap_rc, &s);
+out:
+	gcp_engine_destroy(eng);
+	gcp_capture_close(cap);
+	return status;
+}
