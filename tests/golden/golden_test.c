@@ -51,12 +51,12 @@ static size_t scan_folder(const char *folder, struct golden_case *out, size_t n,
 	d = opendir(dir);
 	while (d && (de = readdir(d)) && n < cap) {
 		size_t len = strlen(de->d_name);
-		if (len <= 4 || strcmp(de->d_name + len - 4, ".exp") ||
-		    strlen(folder) + len >= sizeof(out[n].rel))
+		if (len <= 4 || strcmp(de->d_name + len - 4, ".exp"))
 			continue;
-		snprintf(out[n].rel, sizeof(out[n].rel), "%s/%.*s", folder,
-			 (int)(len - 4), de->d_name);
-		n++;
+		int w = snprintf(out[n].rel, sizeof(out[n].rel), "%s/%.*s", folder,
+				 (int)(len - 4), de->d_name);
+		if (w > 0 && (size_t)w < sizeof(out[n].rel))
+			n++;
 	}
 	if (d)
 		closedir(d);
