@@ -15,6 +15,7 @@
 #include "golden_match.h"
 
 #define BURST 64
+#define NO_TIMEOUT_S (365u * 24 * 3600) /* longer than any capture */
 
 /* One capture: "<folder>/<file>" (no pointers: params cross processes). */
 struct golden_case {
@@ -120,6 +121,10 @@ static int run_capture(const char *path, struct gm_actuals *acts)
 	int rc, n;
 
 	opts.node_name = "golden";
+	/* tshark pairs and groups without timeouts: none may fire here. */
+	opts.dns_timeout_s = NO_TIMEOUT_S;
+	opts.tcp_idle_s = NO_TIMEOUT_S;
+	opts.udp_idle_s = NO_TIMEOUT_S;
 	rc = gcp_capture_open_file(path, &cap);
 	if (rc)
 		return rc;

@@ -134,7 +134,7 @@ def endpoint(ip, port):
 
 TCP_FIELDS = ["frame.protocols", "tcp.stream", "tcp.flags", "tcp.srcport",
               "tcp.dstport", "ip.src", "ip.dst", "ip.len", "ip.hdr_len",
-              "ip.reassembled.length", "ipv6.src", "ipv6.dst", "ipv6.plen"]
+              "ip.frag_offset", "ip.reassembled.length", "ipv6.src", "ipv6.dst", "ipv6.plen"]
 
 
 def innermost_ip(protos):
@@ -181,9 +181,12 @@ def tcp_packet(row, where):
     if fam == "ip":
         src, dst = pick(row["ip.src"], idx), pick(row["ip.dst"], idx)
         length = int(pick(row["ip.len"], idx))
-        if row["ip.reassembled.length"]:
-            # Reassembled datagram: count its IP length (header + whole
-            # payload); tshark's ip.len is the last fragment's.
+        if row["ip.reassembled.length"] and \
+                pick(row["ip.frag_offset"], idx) not in ("", "0"):
+            # This header was reassembled (it is the last fragment; an
+            # outer tunnel header may be the fragmented one instead):
+            # count the datagram's IP length, header + whole payload,
+            # where tshark's ip.len is the last fragment's.
             length = (int(pick(row["ip.hdr_len"], idx))
                       + int(row["ip.reassembled.length"].split(",")[-1]))
     else:
@@ -219,6 +222,8 @@ def tcp_state(pkts):
     has_synack = any(synack(p) for p in resp)
     # established: SYN-ACK answered by a bare ACK from the originator
     est = has_synack and any(p["flags"] & (SYN | ACK) == ACK for p in orig)
+    if (o_rst or r_rst) and (o_fin or r_fin):
+        return None  # FIN and RST: depends on the order of endpoint states
     if not resp:
         return "S0" if o_only_syn else None
     if r_rst:
@@ -260,8 +265,9 @@ def tcp_records(path):
 def http_str(layer, field):
     v = find_key(layer, field)
     # A repeated header shows as a list: which one the record keeps is
-    # not tshark's to say, so the key is left out.
-    return v if isinstance(v, str) else None
+    # not tshark's to say, so the key is left out; so is an empty value
+    # (the schema omits unknown keys, an empty header may be either).
+    return v if isinstance(v, str) and v != "" else None
 
 
 def http_messages(path, extra):
@@ -401,6 +407,10 @@ def dns_messages(path, extra):
             continue
         for name in DNS_LAYERS:
             for m in as_list(layers.get(name)):
+                # A retransmitted query (same id and tuple) or a repeated
+                # response belongs to the transaction already seen.
+                if "dns.retransmission" in m:
+                    continue
                 msgs.append({"frame": frame, "dns": m})
     return msgs
 
@@ -424,8 +434,10 @@ def dns_question(m):
     if isinstance(name, str) and name != "<Root>":
         keys["qname"] = name.lower().rstrip(".")
     qtype = q.get("dns.qry.type") or q.get("dns.zone.type")
-    if isinstance(qtype, str):
-        keys["qtype"] = QTYPES.get(num(qtype), str(num(qtype)))
+    if isinstance(qtype, str) and num(qtype) in QTYPES:
+        # Outside the agreed list (QTYPES) the mnemonic is a vocabulary
+        # choice (NXT, LOC, ...), not a fact tshark can vouch for.
+        keys["qtype"] = QTYPES[num(qtype)]
     qclass = q.get("dns.qry.class") or q.get("dns.zone.class")
     if isinstance(qclass, str) and num(qclass) < 0x8000:
         # mDNS sets the top bit (unicast response, RFC 6762 5.4): whether
