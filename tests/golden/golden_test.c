@@ -125,6 +125,7 @@ static int run_capture(const char *path, struct gm_actuals *acts)
 	opts.dns_timeout_s = NO_TIMEOUT_S;
 	opts.tcp_idle_s = NO_TIMEOUT_S;
 	opts.udp_idle_s = NO_TIMEOUT_S;
+	opts.tcp_close_s = NO_TIMEOUT_S;
 	rc = gcp_capture_open_file(path, &cap);
 	if (rc)
 		return rc;
