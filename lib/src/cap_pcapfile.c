@@ -347,7 +347,11 @@ static int epb_body(struct gcp_capture *cap, struct gcp_packet *pkt, const uint8
 	return 1;
 }
 
-/* SPB: interface 0, no timestamp; captured length is implied by the block. */
+/*
+ * SPB: interface 0, no timestamp; the captured length is the original
+ * length clipped to the interface's snaplen (pcapng draft 4.4), and the
+ * block must hold it.
+ */
 static int spb_body(struct gcp_capture *cap, struct gcp_packet *pkt, const uint8_t *body,
 		    uint32_t blen)
 {
@@ -358,14 +362,16 @@ static int spb_body(struct gcp_capture *cap, struct gcp_packet *pkt, const uint8
 	const struct pf_if *ifc = pf_iface(cap, 0);
 	if (!ifc)
 		return f->status;
-	uint32_t wire = rd32(f, body), caplen = blen - 4;
-	if (wire < caplen)
-		caplen = wire; /* the rest is padding */
+	uint32_t wire = rd32(f, body), caplen = wire;
 	if (ifc->snaplen && caplen > ifc->snaplen)
 		caplen = ifc->snaplen;
 	int rc = pf_check_caplen(cap, caplen);
 	if (rc)
 		return rc;
+	if (caplen > blen - 4)
+		return pf_fail(cap, GCP_ERR_FORMAT,
+			       "simple packet block at offset %zu: %u bytes of packet data do not fit",
+			       f->pos, caplen);
 	pf_emit(cap, pkt, body + 4, caplen, wire, 0, ifc->linktype);
 	return 1;
 }

@@ -418,8 +418,12 @@ static int dec_ip4(struct dctx *x, const uint8_t *p, uint32_t len)
 		return dec_trunc(x);
 	hl = (p[0] & 0x0fu) * 4u;
 	tot = gcp_be16(p + 2);
-	/* Total length 0: TSO segment captured on the sender (as Wireshark). */
-	if (tot == 0 && !(gcp_be16(p + 6) & 0x3fff))
+	/*
+	 * Total length 0 on TCP: a TSO segment captured on the sending host
+	 * before the NIC filled the length in (Wireshark assumes the same).
+	 * Anything else with a length below the header is bogus.
+	 */
+	if (tot == 0 && p[9] == P_TCP && !(gcp_be16(p + 6) & 0x3fff))
 		tot = min_u32(len, 0xffff);
 	if (p[0] >> 4 != 4 || hl < 20 || tot < hl)
 		return dec_err(x);
@@ -529,6 +533,9 @@ static int dec_ip6(struct dctx *x, const uint8_t *p, uint32_t len)
 	if (p[0] >> 4 != 6)
 		return dec_err(x);
 	tot = 40u + gcp_be16(p + 4);
+	/* Payload length 0 straight on TCP: TSO, as for IPv4 above. */
+	if (tot == 40 && p[6] == P_TCP)
+		tot = len;
 	pkt->ip_version = 6;
 	memcpy(pkt->src.b, p + 8, 16);
 	memcpy(pkt->dst.b, p + 24, 16);
@@ -757,7 +764,11 @@ static int dec_tcp(struct dctx *x, const uint8_t *p, uint32_t avail, uint32_t wi
 	return set_payload(pkt, p + doff, avail - doff, wire - doff);
 }
 
-/* RFC 768: the UDP length must cover the header and fit the IP payload. */
+/*
+ * RFC 768: the UDP length must cover the header and fit the IP payload.
+ * Length 0 means "as long as the IP payload": RFC 2675 jumbograms, and
+ * UDP GSO super-packets captured on the sending host.
+ */
 static int dec_udp(struct dctx *x, const uint8_t *p, uint32_t avail, uint32_t wire)
 {
 	struct gcp_pkt *pkt = x->pkt;
@@ -769,6 +780,8 @@ static int dec_udp(struct dctx *x, const uint8_t *p, uint32_t avail, uint32_t wi
 	if (avail < 8)
 		return dec_trunc(x);
 	ulen = gcp_be16(p + 4);
+	if (ulen == 0)
+		ulen = wire;
 	if (ulen < 8 || ulen > wire)
 		return dec_err(x);
 	pkt->sport = gcp_be16(p);

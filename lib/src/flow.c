@@ -514,11 +514,17 @@ int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t co
 	t->id_salt = ID_SALT_DEFAULT;
 	t->next_id = 1;
 	t->conn_window_s = conn_window_s;
-	t->flows = calloc(capacity, sizeof(*t->flows));
-	t->slots = calloc(t->nslots, sizeof(*t->slots));
-	t->wheel = calloc(t->wheel_size, sizeof(*t->wheel));
+	/* malloc + memset rather than calloc: touching every page now keeps
+	 * page faults off the packet path (the table is the probe's largest
+	 * allocation and is used at random). */
+	t->flows = malloc((size_t)capacity * sizeof(*t->flows));
+	t->slots = malloc((size_t)t->nslots * sizeof(*t->slots));
+	t->wheel = malloc((size_t)t->wheel_size * sizeof(*t->wheel));
 	if (!t->flows || !t->slots || !t->wheel)
 		goto out;
+	memset(t->flows, 0, (size_t)capacity * sizeof(*t->flows));
+	memset(t->slots, 0, (size_t)t->nslots * sizeof(*t->slots));
+	memset(t->wheel, 0, (size_t)t->wheel_size * sizeof(*t->wheel));
 	if (conn_window_s && (rc = cw_init(t, capacity, conn_window_s)) < 0)
 		goto out;
 	for (uint32_t i = 0; i + 1 < capacity; i++)

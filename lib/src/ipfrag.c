@@ -151,20 +151,21 @@ void gcp_frag_destroy(struct gcp_frag_table *t)
 	free(t);
 }
 
+static uint64_t mix(uint64_t h, const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	h = (h ^ w) * 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
 static uint32_t key_hash(const struct frag_key *k)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ k->id ^ (uint64_t)k->proto << 32;
-	const uint8_t *p = k->src;
-	size_t i;
 
-	/* src and dst are adjacent: hash 32 bytes, 8 at a time. */
-	for (i = 0; i < 32; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 33;
-	}
+	h = mix(mix(h, k->src), k->src + 8);
+	h = mix(mix(h, k->dst), k->dst + 8);
 	return (uint32_t)h;
 }
 

@@ -76,18 +76,6 @@ static size_t utf8_seq(const uint8_t *s, size_t n, size_t *bad)
 	return need + 1;
 }
 
-static bool utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t bad;
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(s + i, n - i, &bad);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
 static void json_escape_ctl(struct jw *w, uint8_t c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -103,14 +91,20 @@ static void json_escape_ctl(struct jw *w, uint8_t c)
 	}
 }
 
-/* RFC 8259 section 7; invalid UTF-8 becomes U+FFFD so output is always valid. */
-static void json_str_body(struct jw *w, const char *str, size_t n)
+/*
+ * RFC 8259 section 7. Invalid UTF-8 becomes U+FFFD so the output is
+ * always valid, unless strict: then stop and return false at the first
+ * invalid sequence (a bin falls back to base64).
+ */
+static bool json_str_body(struct jw *w, const char *str, size_t n, bool strict)
 {
 	const uint8_t *s = (const uint8_t *)str;
 
 	for (size_t i = 0; i < n && !w->full;) {
 		size_t bad, k = utf8_seq(s + i, n - i, &bad);
 		if (!k) {
+			if (strict)
+				return false;
 			jw_lit(w, "\xef\xbf\xbd");
 			i += bad;
 		} else if (s[i] == '"' || s[i] == '\\') {
@@ -123,12 +117,13 @@ static void json_str_body(struct jw *w, const char *str, size_t n)
 			i += k;
 		}
 	}
+	return true;
 }
 
 static void json_str(struct jw *w, const char *s, size_t n)
 {
 	jw_ch(w, '"');
-	json_str_body(w, s, n);
+	json_str_body(w, s, n, false);
 	jw_ch(w, '"');
 }
 
@@ -155,20 +150,26 @@ static void json_base64(struct jw *w, const uint8_t *s, size_t n)
 	jw_ch(w, '"');
 }
 
-/* Returns true when the bin went out as base64 (the caller flags it). */
+/*
+ * A bin goes out as a string when it is valid UTF-8, else as base64:
+ * render it as a string in one pass and rewind on the first invalid
+ * byte. Returns true when base64 was used (the caller flags it).
+ */
 static bool json_bin(struct jw *w, const msgpack_object_bin *b)
 {
-	const uint8_t *p = (const uint8_t *)b->ptr;
+	size_t mark = w->len;
 
-	if (utf8_valid(p, b->size)) {
-		json_str(w, b->ptr, b->size);
+	jw_ch(w, '"');
+	if (json_str_body(w, b->ptr, b->size, true)) {
+		jw_ch(w, '"');
 		return false;
 	}
-	json_base64(w, p, b->size);
+	w->len = mark;
+	json_base64(w, (const uint8_t *)b->ptr, b->size);
 	return true;
 }
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil inverse). */
+/* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's civil_from_days). */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
@@ -280,7 +281,7 @@ static void json_map(struct jw *w, const msgpack_object_map *m)
 		if (!json_bin(w, &kv->val.via.bin) || w->bad)
 			continue;
 		jw_lit(w, ",\"");
-		json_str_body(w, k, kn);
+		json_str_body(w, k, kn, false);
 		jw_lit(w, "_base64\":true");
 	}
 	jw_ch(w, '}');
@@ -326,6 +327,88 @@ static void json_value(struct jw *w, const msgpack_object *o)
 	}
 }
 
+/* Big-endian length field of n bytes (1, 2 or 4). */
+static size_t be_len(const uint8_t *p, unsigned n)
+{
+	size_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Size of one MessagePack header at p: *hdr bytes of header, *body
+ * bytes of payload, *items children (a map's pairs count twice).
+ * Returns false for the never-used 0xc1.
+ */
+static bool mp_header(const uint8_t *p, size_t left, size_t *hdr, size_t *body,
+		      size_t *items)
+{
+	static const uint8_t fixed[] = { /* 0xc0..0xdf: payload bytes after the marker */
+		0, 0, 0, 0, 1, 2, 4, 1, 2, 4, 4, 8, 1, 2, 4, 8,
+		1, 2, 4, 8, 2, 3, 5, 9, 17, 1, 2, 4, 2, 4, 2, 4,
+	};
+	uint8_t c = p[0];
+
+	*hdr = 1;
+	*body = 0;
+	*items = 0;
+	if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+		return true;
+	if (c <= 0x8f) {
+		*items = 2u * (c & 0x0f);
+		return true;
+	}
+	if (c <= 0x9f) {
+		*items = c & 0x0f;
+		return true;
+	}
+	if (c <= 0xbf) {
+		*body = c & 0x1f;
+		return true;
+	}
+	if (c == 0xc1)
+		return false;
+	unsigned f = fixed[c - 0xc0];
+	bool lenfield = (c >= 0xc4 && c <= 0xc9) || (c >= 0xd9);
+	if (!lenfield) {
+		*body = f;
+		return true;
+	}
+	/* Length/count field of f bytes; ext (0xc7..0xc9) also has a type byte. */
+	*hdr = 1 + f + (c >= 0xc7 && c <= 0xc9);
+	if (left < *hdr)
+		return true; /* caller sees the header overrun */
+	size_t v = be_len(p + 1, f);
+	if (c >= 0xdc)
+		*items = c >= 0xde ? 2 * v : v;
+	else
+		*body = v;
+	return true;
+}
+
+/*
+ * Walk the bytes once before msgpack-c sees them: every pending item
+ * needs at least one byte, so a corrupt count can never make the
+ * unpacker allocate more than the input justifies.
+ */
+static bool mp_plausible(const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	size_t pending = 1;
+
+	while (pending) {
+		size_t left = (size_t)(end - p), hdr, body, items;
+		if (pending > left || !mp_header(p, left, &hdr, &body, &items))
+			return false;
+		if (hdr > left || body > left - hdr)
+			return false;
+		p += hdr + body;
+		pending += items - 1;
+	}
+	return p == end;
+}
+
 GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
 			       size_t bufsz, unsigned flags)
 {
@@ -335,6 +418,8 @@ GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
 
 	if (!data || (!buf && bufsz) || flags != GCP_JSON_DEFAULT)
 		return GCP_ERR_INVAL;
+	if (!mp_plausible(data, len))
+		return GCP_ERR_FORMAT;
 	if (bufsz == 0)
 		return GCP_ERR_FULL;
 	msgpack_unpacked_init(&up);

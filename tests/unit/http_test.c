@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* HTTP/1.x dissector tests: transactions, pipelining, chunked and
+ * compressed bodies, caps, real_ip, gaps, and a byte-at-a-time replay
+ * that must produce the same records as the one-shot feed. */
+
+#include <criterion/criterion.h>
+#include <msgpack.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "dissect.h"
+#include "engine.h"
+
+extern const struct gcp_dissector gcp_dissector_http;
+
+/* ---- driver: feeds a dissector the way the engine does ----------------- */
+
+struct drv {
+	struct gcp_dissect_ctx *ctx;
+	void *st;
+	uint8_t *pend[2];
+	size_t plen[2];
+	int status;
+	msgpack_unpacked u;
+	bool have_u;
+};
+
+static void drv_init(struct drv *d, const struct gcp_engine_opts *o)
+{
+	memset(d, 0, sizeof(*d));
+	struct gcp_engine_opts def = GCP_ENGINE_OPTS_INIT;
+	def.node_name = "test";
+	def.max_flows = 16;
+	d->ctx = gcp_test_dctx_new(o ? o : &def, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", 80);
+	cr_assert_not_null(d->ctx);
+	gcp_test_dctx_set_now(d->ctx, 1700000000000000000ull);
+	d->st = calloc(1, gcp_dissector_http.state_size);
+	cr_assert_not_null(d->st);
+	gcp_dissector_http.init(d->st, d->ctx);
+}
+
+/* One parse call over pending + new bytes, in an exact-size buffer. */
+static void drv_call(struct drv *d, int dir, const uint8_t *p, size_t n, unsigned flags)
+{
+	if (d->status != GCP_PARSE_OK)
+		return;
+	size_t tot = d->plen[dir] + n;
+	uint8_t *buf = tot ? malloc(tot) : NULL;
+	if (d->plen[dir])
+		memcpy(buf, d->pend[dir], d->plen[dir]);
+	if (n)
+		memcpy(buf + d->plen[dir], p, n);
+	struct gcp_parse_result r =
+		gcp_dissector_http.parse(d->st, d->ctx, dir, buf, (uint32_t)tot, flags);
+	cr_assert_leq(r.consumed, tot);
+	free(d->pend[dir]);
+	d->pend[dir] = NULL;
+	d->plen[dir] = tot - r.consumed;
+	if (d->plen[dir]) {
+		d->pend[dir] = malloc(d->plen[dir]);
+		memcpy(d->pend[dir], buf + r.consumed, d->plen[dir]);
+	}
+	free(buf);
+	d->status = r.status;
+}
+
+/* Feed n bytes in pieces of step bytes (0: at once). */
+static void drv_feed(struct drv *d, int dir, const void *data, size_t n, size_t step)
+{
+	const uint8_t *p = data;
+	if (!step)
+		step = n ? n : 1;
+	for (size_t off = 0; off < n; off += step)
+		drv_call(d, dir, p + off, n - off < step ? n - off : step, 0);
+}
+
+static void drv_s(struct drv *d, int dir, const char *s)
+{
+	drv_feed(d, dir, s, strlen(s), 0);
+}
+
+static void drv_gap(struct drv *d, int dir, uint32_t len)
+{
+	if (d->status != GCP_PARSE_OK)
+		return;
+	free(d->pend[dir]);
+	d->pend[dir] = NULL;
+	d->plen[dir] = 0;
+	struct gcp_parse_result r = gcp_dissector_http.parse(d->st, d->ctx, dir, NULL, len,
+							     GCP_PF_GAP);
+	d->status = r.status;
+}
+
+static void drv_fin(struct drv *d, int dir)
+{
+	drv_call(d, dir, NULL, 0, GCP_PF_FIN);
+}
+
+/* Flow end; checks that every pool block came back. */
+static void drv_end(struct drv *d)
+{
+	gcp_dissector_http.fini(d->st, d->ctx);
+	cr_assert_eq(d->ctx->eng->pool.used, 0, "pool blocks leaked: %llu bytes",
+		     (unsigned long long)d->ctx->eng->pool.used);
+	free(d->st);
+	d->st = NULL;
+	for (int i = 0; i < 2; i++)
+		free(d->pend[i]);
+}
+
+static void drv_free(struct drv *d)
+{
+	if (d->have_u)
+		msgpack_unpacked_destroy(&d->u);
+	gcp_test_dctx_free(d->ctx);
+}
+
+/* ---- record access ------------------------------------------------------ */
+
+static const msgpack_object *rec(struct drv *d, unsigned i)
+{
+	size_t len;
+	const uint8_t *mp = gcp_test_dctx_msgpack(d->ctx, i, &len);
+	cr_assert_not_null(mp, "no record %u", i);
+	if (d->have_u)
+		msgpack_unpacked_destroy(&d->u);
+	msgpack_unpacked_init(&d->u);
+	d->have_u = true;
+	cr_assert_eq(msgpack_unpack_next(&d->u, (const char *)mp, len, NULL), MSGPACK_UNPACK_SUCCESS);
+	cr_assert_eq(d->u.data.type, MSGPACK_OBJECT_MAP);
+	return &d->u.data;
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
+		    memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+static const msgpack_object *get(struct drv *d, unsigned i, const char *key)
+{
+	return map_get(rec(d, i), key);
+}
+
+static void expect_str(struct drv *d, unsigned i, const char *key, const char *want)
+{
+	const msgpack_object *o = get(d, i, key);
+	cr_assert_not_null(o, "record %u: no key %s", i, key);
+	cr_assert_eq(o->type, MSGPACK_OBJECT_STR, "key %s not a string", key);
+	cr_assert_eq(o->via.str.size, strlen(want), "key %s: %.*s != %s", key,
+		     (int)o->via.str.size, o->via.str.ptr, want);
+	cr_assert_arr_eq(o->via.str.ptr, want, strlen(want), "key %s: %.*s != %s", key,
+			 (int)o->via.str.size, o->via.str.ptr, want);
+}
+
+static void expect_bin(struct drv *d, unsigned i, const char *key, const void *want, size_t n)
+{
+	const msgpack_object *o = get(d, i, key);
+	cr_assert_not_null(o, "record %u: no key %s", i, key);
+	cr_assert_eq(o->type, MSGPACK_OBJECT_BIN);
+	cr_assert_eq(o->via.bin.size, n, "key %s: %u bytes, want %zu", key, o->via.bin.size, n);
+	if (n)
+		cr_assert_arr_eq(o->via.bin.ptr, want, n, "key %s differs", key);
+}
+
+static uint64_t get_uint(struct drv *d, unsigned i, const char *key)
+{
+	const msgpack_object *o = get(d, i, key);
+	cr_assert_not_null(o, "record %u: no key %s", i, key);
+	cr_assert_eq(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+	return o->via.u64;
+}
+
+static bool get_bool(struct drv *d, unsigned i, const char *key)
+{
+	const msgpack_object *o = get(d, i, key);
+	cr_assert_not_null(o, "record %u: no key %s", i, key);
+	cr_assert_eq(o->type, MSGPACK_OBJECT_BOOLEAN);
+	return o->via.boolean;
+}
+
+static void expect_absent(struct drv *d, unsigned i, const char *key)
+{
+	cr_assert_null(get(d, i, key), "record %u: key %s should be absent", i, key);
+}
+
+static uint64_t anomalies(struct drv *d)
+{
+	return d->ctx->eng->dissector_errors;
+}
+
+/* ---- compression helpers -------------------------------------------------- */
+
+static size_t zcompress(const void *in, size_t n, uint8_t *out, size_t cap, int wbits)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	size_t r = cap - z.avail_out;
+	deflateEnd(&z);
+	return r;
+}
+
+/* Response with a compressed body; returns the message length. */
+static size_t resp_with(char *buf, size_t cap, const char *ce, const uint8_t *body, size_t n)
+{
+	int h = snprintf(buf, cap,
+			 "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %zu\r\n\r\n",
+			 ce, n);
+	cr_assert_lt((size_t)h + n, cap);
+	memcpy(buf + h, body, n);
+	return (size_t)h + n;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static const char GET1[] = "GET /index.html?q=1 HTTP/1.1\r\n"
+			   "Host: example.com\r\n"
+			   "User-Agent: curl/8.0\r\n"
+			   "Cookie: a=b; c=d\r\n"
+			   "Referer: http://example.com/\r\n"
+			   "\r\n";
+static const char RESP1[] = "HTTP/1.1 200 OK\r\n"
+			    "Server: nginx\r\n"
+			    "Content-Type: text/html\r\n"
+			    "Content-Length: 5\r\n"
+			    "\r\n"
+			    "hello";
+
+Test(http, probe)
+{
+	const struct gcp_dissector *h = &gcp_dissector_http;
+	cr_assert_eq(h->probe((const uint8_t *)"GET / HTTP/1.1\r\n", 16, GCP_DIR_C2S), GCP_PROBE_YES);
+	cr_assert_eq(h->probe((const uint8_t *)"PROPFIND /x HTTP/1.1", 20, GCP_DIR_C2S),
+		     GCP_PROBE_YES);
+	cr_assert_eq(h->probe((const uint8_t *)"CONNECT a:443 HTTP/1.1", 22, GCP_DIR_C2S),
+		     GCP_PROBE_YES);
+	cr_assert_eq(h->probe((const uint8_t *)"GE", 2, GCP_DIR_C2S), GCP_PROBE_MAYBE);
+	cr_assert_eq(h->probe((const uint8_t *)"GET /very/long", 14, GCP_DIR_C2S), GCP_PROBE_MAYBE);
+	cr_assert_eq(h->probe((const uint8_t *)"GET /\r\n", 7, GCP_DIR_C2S), GCP_PROBE_NO);
+	cr_assert_eq(h->probe((const uint8_t *)"\x16\x03\x01", 3, GCP_DIR_C2S), GCP_PROBE_NO);
+	cr_assert_eq(h->probe((const uint8_t *)"HTTP/1.1 200 OK", 15, GCP_DIR_S2C), GCP_PROBE_YES);
+	cr_assert_eq(h->probe((const uint8_t *)"HTT", 3, GCP_DIR_S2C), GCP_PROBE_MAYBE);
+	cr_assert_eq(h->probe((const uint8_t *)"SSH-2.0", 7, GCP_DIR_S2C), GCP_PROBE_NO);
+}
+
+Test(http, get_200_content_length)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, GET1);
+	drv_s(&d, GCP_DIR_S2C, RESP1);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "type", "http");
+	expect_str(&d, 0, "method", "GET");
+	expect_str(&d, 0, "url", "/index.html?q=1");
+	expect_str(&d, 0, "host", "example.com");
+	expect_str(&d, 0, "scheme", "http");
+	expect_str(&d, 0, "version", "HTTP/1.1");
+	expect_str(&d, 0, "user_agent", "curl/8.0");
+	expect_str(&d, 0, "cookie", "a=b; c=d");
+	expect_str(&d, 0, "referer", "http://example.com/");
+	expect_str(&d, 0, "server", "nginx");
+	expect_str(&d, 0, "content_type", "text/html");
+	cr_assert_eq(get_uint(&d, 0, "status"), 200);
+	expect_bin(&d, 0, "resp_body", "hello", 5);
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 5);
+	cr_assert_not(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(get_uint(&d, 0, "req_body_len"), 0);
+	expect_absent(&d, 0, "req_body");
+	expect_absent(&d, 0, "real_ip");
+	cr_assert_eq(get_uint(&d, 0, "bytes_in"), strlen(GET1));
+	cr_assert_eq(get_uint(&d, 0, "bytes_out"), strlen(RESP1));
+	const msgpack_object *rh = get(&d, 0, "req_headers");
+	cr_assert_not_null(rh);
+	cr_assert_eq(rh->type, MSGPACK_OBJECT_ARRAY);
+	cr_assert_eq(rh->via.array.size, 4);
+	const msgpack_object *p0 = &rh->via.array.ptr[0];
+	cr_assert_eq(p0->via.array.size, 2);
+	cr_assert_arr_eq(p0->via.array.ptr[0].via.str.ptr, "Host", 4);
+	cr_assert_arr_eq(p0->via.array.ptr[1].via.str.ptr, "example.com", 11);
+	cr_assert_eq(get(&d, 0, "resp_headers")->via.array.size, 3);
+	cr_assert_eq(anomalies(&d), 0);
+	drv_end(&d);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	drv_free(&d);
+}
+
+Test(http, pipelined_three_requests)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+			       "HEAD /b HTTP/1.1\r\nHost: h\r\n\r\n"
+			       "GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0);
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA"
+			       "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" /* HEAD: no body */
+			       "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nCCC");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 3);
+	expect_str(&d, 0, "url", "/a");
+	expect_bin(&d, 0, "resp_body", "A", 1);
+	expect_str(&d, 1, "url", "/b");
+	expect_str(&d, 1, "method", "HEAD");
+	cr_assert_eq(get_uint(&d, 1, "resp_body_len"), 0);
+	expect_str(&d, 2, "url", "/c");
+	cr_assert_eq(get_uint(&d, 2, "status"), 404);
+	expect_bin(&d, 2, "resp_body", "CCC", 3);
+	cr_assert_eq(get_uint(&d, 2, "bytes_in"), strlen("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"));
+	drv_end(&d);
+	drv_free(&d);
+}
+
+/* More outstanding requests than the queue holds: the oldest leave early
+ * (counted), their late responses are dropped, the rest still pair. */
+Test(http, pipeline_queue_overflow)
+{
+	struct drv d;
+	char req[64], resp[96];
+	drv_init(&d, NULL);
+	for (int i = 0; i < 20; i++) {
+		snprintf(req, sizeof(req), "GET /%d HTTP/1.1\r\n\r\n", i);
+		drv_s(&d, GCP_DIR_C2S, req);
+	}
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 4);
+	cr_assert_eq(anomalies(&d), 4);
+	expect_str(&d, 0, "url", "/0");
+	expect_absent(&d, 0, "status");
+	for (int i = 0; i < 20; i++) {
+		snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%*d",
+			 i < 10 ? 1 : 2, i < 10 ? 1 : 2, i);
+		drv_s(&d, GCP_DIR_S2C, resp);
+	}
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 20);
+	for (unsigned i = 4; i < 20; i++) {
+		char want[8];
+		snprintf(want, sizeof(want), "/%u", i);
+		expect_str(&d, i, "url", want);
+		snprintf(want, sizeof(want), "%u", i);
+		expect_bin(&d, i, "resp_body", want, strlen(want));
+	}
+	drv_end(&d);
+	drv_free(&d);
+}
+
+static const char POST_HDR[] = "POST /upload HTTP/1.1\r\n"
+			       "Host: up.example\r\n"
+			       "Expect: 100-continue\r\n"
+			       "Transfer-Encoding: chunked\r\n"
+			       "Content-Type: text/plain\r\n"
+			       "\r\n";
+static const char CONT100[] = "HTTP/1.1 100 Continue\r\n\r\n";
+static const char POST_BODY[] = "5;name=val\r\nhello\r\n"
+				"7\r\n, world\r\n"
+				"0\r\nX-Trailer: t\r\n\r\n";
+static const char POST_RESP[] = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+
+Test(http, continue_100_chunked_post)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, POST_HDR);
+	drv_s(&d, GCP_DIR_S2C, CONT100);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0);
+	drv_s(&d, GCP_DIR_C2S, POST_BODY);
+	drv_s(&d, GCP_DIR_S2C, POST_RESP);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	cr_assert_eq(get_uint(&d, 0, "status"), 201);
+	expect_str(&d, 0, "method", "POST");
+	expect_bin(&d, 0, "req_body", "hello, world", 12);
+	cr_assert_eq(get_uint(&d, 0, "req_body_len"), 12);
+	expect_str(&d, 0, "content_type", "text/plain");
+	cr_assert_eq(get_uint(&d, 0, "bytes_in"), strlen(POST_HDR) + strlen(POST_BODY));
+	cr_assert_eq(get_uint(&d, 0, "bytes_out"), strlen(CONT100) + strlen(POST_RESP));
+	cr_assert_eq(anomalies(&d), 0);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+static void compressed_case(int wbits, const char *ce)
+{
+	static uint8_t plain[3000], z[4096];
+	static char msg[8192];
+	for (size_t i = 0; i < sizeof(plain); i++)
+		plain[i] = (uint8_t)("abcdefgh"[i % 8] + (i / 500));
+	size_t zn = zcompress(plain, sizeof(plain), z, sizeof(z), wbits);
+	size_t mn = resp_with(msg, sizeof(msg), ce, z, zn);
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /z HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+	drv_feed(&d, GCP_DIR_S2C, msg, mn, 7);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_bin(&d, 0, "resp_body", plain, sizeof(plain));
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), zn);
+	cr_assert_not(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(anomalies(&d), 0);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, gzip_body)
+{
+	compressed_case(15 + 16, "gzip");
+}
+
+Test(http, x_gzip_body)
+{
+	compressed_case(15 + 16, "x-gzip");
+}
+
+Test(http, raw_deflate_body)
+{
+	compressed_case(-15, "deflate");
+}
+
+Test(http, zlib_deflate_body)
+{
+	compressed_case(15, "deflate");
+}
+
+Test(http, decompress_off_keeps_wire_bytes)
+{
+	uint8_t z[256];
+	char msg[512];
+	size_t zn = zcompress("hello hello hello", 17, z, sizeof(z), 31);
+	size_t mn = resp_with(msg, sizeof(msg), "gzip", z, zn);
+	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
+	o.node_name = "test";
+	o.decompress = -1;
+	struct drv d;
+	drv_init(&d, &o);
+	drv_s(&d, GCP_DIR_C2S, "GET / HTTP/1.1\r\n\r\n");
+	drv_feed(&d, GCP_DIR_S2C, msg, mn, 0);
+	expect_bin(&d, 0, "resp_body", z, zn);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, body_cap_truncation)
+{
+	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
+	o.node_name = "test";
+	o.body_cap = 16;
+	struct drv d;
+	drv_init(&d, &o);
+	drv_s(&d, GCP_DIR_C2S, "POST /p HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"
+			       "abcdefghijklmnopqrstuvwxyz0123456789ABCD");
+	expect_bin(&d, 0, "req_body", "0123456789", 10);
+	cr_assert_not(get_bool(&d, 0, "req_body_truncated"));
+	expect_bin(&d, 0, "resp_body", "abcdefghijklmnop", 16);
+	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 40);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+/* 8 MiB of zeros gzip to ~8 KiB: only body_cap bytes are inflated. */
+Test(http, gzip_bomb_capped)
+{
+	size_t pn = 8u << 20, zcap = 64 * 1024;
+	uint8_t *plain = calloc(1, pn), *z = malloc(zcap);
+	char *msg = malloc(zcap + 256);
+	size_t zn = zcompress(plain, pn, z, zcap, 31);
+	size_t mn = resp_with(msg, zcap + 256, "gzip", z, zn);
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /bomb HTTP/1.1\r\n\r\n");
+	drv_feed(&d, GCP_DIR_S2C, msg, mn, 1000);
+	expect_bin(&d, 0, "resp_body", plain, 4096);
+	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), zn);
+	drv_end(&d);
+	drv_free(&d);
+	free(plain);
+	free(z);
+	free(msg);
+}
+
+static void real_ip_case(const char *hdr, const char *want)
+{
+	char req[512];
+	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: h\r\n%s\r\n\r\n", hdr);
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, req);
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 204 No Content\r\n\r\n");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "real_ip", want);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, real_ip)
+{
+	real_ip_case("X-Forwarded-For:  203.0.113.5 , 10.1.1.1, 10.2.2.2", "203.0.113.5");
+	real_ip_case("X-Real-IP: 198.51.100.7", "198.51.100.7");
+	real_ip_case("X-Real-IP: 198.51.100.7\r\nX-Forwarded-For: 192.0.2.1", "192.0.2.1");
+	real_ip_case("Forwarded: for=192.0.2.60;proto=http;by=203.0.113.43", "192.0.2.60");
+	real_ip_case("Forwarded: for=\"192.0.2.61:8080\", for=198.51.100.17", "192.0.2.61");
+	real_ip_case("Forwarded: proto=https; For=\"[2001:db8:cafe::17]:4711\"",
+		     "2001:db8:cafe::17");
+}
+
+Test(http, request_without_response_at_fini)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, GET1);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0);
+	drv_end(&d);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "url", "/index.html?q=1");
+	expect_absent(&d, 0, "status");
+	expect_absent(&d, 0, "bytes_out");
+	expect_absent(&d, 0, "resp_headers");
+	drv_free(&d);
+}
+
+Test(http, response_without_request)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_S2C, RESP1);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	cr_assert_eq(get_uint(&d, 0, "status"), 200);
+	expect_str(&d, 0, "version", "HTTP/1.1");
+	expect_absent(&d, 0, "method");
+	expect_absent(&d, 0, "url");
+	expect_absent(&d, 0, "bytes_in");
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, chunk_size_overflow)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET / HTTP/1.1\r\n\r\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			       "4\r\nabcd\r\n10000000000000000\r\nxxxx");
+	cr_assert_eq(d.status, GCP_PARSE_ERROR);
+	cr_assert_gt(anomalies(&d), 0);
+	drv_end(&d);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_bin(&d, 0, "resp_body", "abcd", 4);
+	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
+	drv_free(&d);
+}
+
+Test(http, header_block_cap)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET / HTTP/1.1\r\n");
+	char line[1024];
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "X-Pad: ", 7);
+	line[1022] = '\r';
+	line[1023] = '\n';
+	for (int i = 0; i < 40 && d.status == GCP_PARSE_OK; i++)
+		drv_feed(&d, GCP_DIR_C2S, line, sizeof(line), 0);
+	cr_assert_eq(d.status, GCP_PARSE_ERROR);
+	cr_assert_gt(anomalies(&d), 0);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, close_delimited_and_gap)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /1 HTTP/1.0\r\n\r\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.0 200 OK\r\n\r\nfirst part ");
+	drv_gap(&d, GCP_DIR_S2C, 100);
+	drv_s(&d, GCP_DIR_S2C, "after gap");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0);
+	drv_fin(&d, GCP_DIR_S2C);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "version", "HTTP/1.0");
+	expect_bin(&d, 0, "resp_body", "first part ", 11);
+	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 11 + 100 + 9);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, gap_in_length_body)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /g HTTP/1.1\r\n\r\nGET /h HTTP/1.1\r\n\r\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nhello");
+	drv_gap(&d, GCP_DIR_S2C, 10);
+	drv_s(&d, GCP_DIR_S2C, "world"
+			       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 2);
+	expect_bin(&d, 0, "resp_body", "hello", 5);
+	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
+	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 20);
+	expect_str(&d, 1, "url", "/h");
+	expect_bin(&d, 1, "resp_body", "ok", 2);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, gap_in_headers_resyncs)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /lost HTTP/1.1\r\nHo");
+	drv_gap(&d, GCP_DIR_C2S, 50);
+	drv_s(&d, GCP_DIR_C2S, "garbage tail\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "url", "/next");
+	cr_assert_eq(get_uint(&d, 0, "status"), 200);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, connect_tunnel_done)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+			       "\x16\x03\x01\x02\x00");
+	cr_assert_eq(d.status, GCP_PARSE_OK);
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 Connection established\r\n\r\n");
+	cr_assert_eq(d.status, GCP_PARSE_DONE);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "method", "CONNECT");
+	expect_str(&d, 0, "url", "example.com:443");
+	drv_end(&d);
+	drv_free(&d);
+}
+
+Test(http, obs_fold_and_lenient_lines)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "\r\nGET /f HTTP/1.1\nHost: h\nX-Long: a\n  b\n\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n");
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	const msgpack_object *rh = get(&d, 0, "req_headers");
+	cr_assert_eq(rh->via.array.size, 2);
+	const msgpack_object *v = &rh->via.array.ptr[1].via.array.ptr[1];
+	cr_assert_eq(v->via.str.size, 3);
+	cr_assert_arr_eq(v->via.str.ptr, "a b", 3);
+	drv_end(&d);
+	drv_free(&d);
+}
+
+/* ---- byte-at-a-time ------------------------------------------------------- */
+
+struct seg {
+	int dir;
+	const void *p;
+	size_t n;
+};
+
+static unsigned conversation(struct seg *s, uint8_t *zbuf, size_t zcap, char *gzmsg, size_t gcap)
+{
+	static const char *plain = "compressible compressible compressible text";
+	size_t zn = zcompress(plain, strlen(plain), zbuf, zcap, 31);
+	size_t gn = resp_with(gzmsg, gcap, "gzip", zbuf, zn);
+	static const char reqs[] = "GET /one HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n"
+				   "GET /two HTTP/1.1\r\nHost: a\r\nX-Fold: x\r\n\ty\r\n\r\n";
+	static const char resps[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+				    "3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n";
+	unsigned k = 0;
+	s[k++] = (struct seg){ GCP_DIR_C2S, reqs, strlen(reqs) };
+	s[k++] = (struct seg){ GCP_DIR_S2C, resps, strlen(resps) };
+	s[k++] = (struct seg){ GCP_DIR_S2C, gzmsg, gn };
+	s[k++] = (struct seg){ GCP_DIR_C2S, POST_HDR, strlen(POST_HDR) };
+	s[k++] = (struct seg){ GCP_DIR_S2C, CONT100, strlen(CONT100) };
+	s[k++] = (struct seg){ GCP_DIR_C2S, POST_BODY, strlen(POST_BODY) };
+	s[k++] = (struct seg){ GCP_DIR_S2C, POST_RESP, strlen(POST_RESP) };
+	s[k++] = (struct seg){ GCP_DIR_C2S, GET1, strlen(GET1) };
+	s[k++] = (struct seg){ GCP_DIR_S2C, "HTTP/1.0 200 OK\r\n\r\nuntil close", 30 };
+	return k;
+}
+
+static void replay(struct drv *d, size_t step)
+{
+	struct seg s[16];
+	uint8_t z[256];
+	char gz[512];
+	unsigned n = conversation(s, z, sizeof(z), gz, sizeof(gz));
+	drv_init(d, NULL);
+	for (unsigned i = 0; i < n; i++)
+		drv_feed(d, s[i].dir, s[i].p, s[i].n, step);
+	drv_fin(d, GCP_DIR_S2C);
+	drv_fin(d, GCP_DIR_C2S);
+	drv_end(d);
+}
+
+/* Records equal except ingest_ts (wall clock). */
+static void expect_same_records(struct drv *a, struct drv *b)
+{
+	unsigned n = gcp_test_dctx_nrecords(a->ctx);
+	cr_assert_eq(n, gcp_test_dctx_nrecords(b->ctx));
+	for (unsigned i = 0; i < n; i++) {
+		msgpack_object ma = *rec(a, i), mb = *rec(b, i);
+		cr_assert_eq(ma.via.map.size, mb.via.map.size, "record %u: key count", i);
+		for (uint32_t k = 0; k < ma.via.map.size; k++) {
+			const msgpack_object *key = &ma.via.map.ptr[k].key;
+			char name[64];
+			snprintf(name, sizeof(name), "%.*s", (int)key->via.str.size, key->via.str.ptr);
+			if (strcmp(name, "ingest_ts") == 0)
+				continue;
+			const msgpack_object *vb = map_get(&mb, name);
+			cr_assert_not_null(vb, "record %u: %s missing", i, name);
+			cr_assert(msgpack_object_equal(ma.via.map.ptr[k].val, *vb),
+				  "record %u: %s differs", i, name);
+		}
+	}
+}
+
+Test(http, byte_at_a_time_matches_one_shot)
+{
+	struct drv one, byte;
+	replay(&one, 0);
+	cr_assert_eq(gcp_test_dctx_nrecords(one.ctx), 4);
+	expect_str(&one, 0, "real_ip", "1.2.3.4");
+	expect_bin(&one, 0, "resp_body", "abcde", 5);
+	expect_bin(&one, 1, "resp_body", "compressible compressible compressible text", 43);
+	expect_bin(&one, 3, "resp_body", "until close", 11);
+	static const size_t steps[] = { 1, 2, 3, 7, 13 };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		replay(&byte, steps[i]);
+		expect_same_records(&one, &byte);
+		cr_assert_eq(anomalies(&one), anomalies(&byte));
+		drv_free(&byte);
+	}
+	drv_free(&one);
+}

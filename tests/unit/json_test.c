@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* JSON rendering: escaping, bin/base64 flag, RFC 3339 timestamps, buffer limits. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "gcprobe/gcprobe.h"
+#include "record.h"
+
+static struct gcp_rb rb;
+static char out[65536];
+
+static void setup(void)
+{
+	cr_assert_eq(gcp_rb_init(&rb), 0);
+	gcp_rb_reset(&rb);
+}
+
+static void teardown(void)
+{
+	gcp_rb_fini(&rb);
+}
+
+TestSuite(json, .init = setup, .fini = teardown);
+
+/* Finish the record in rb and render it; asserts success. */
+static const char *render(void)
+{
+	const uint8_t *d;
+	size_t n;
+
+	cr_assert_eq(gcp_rb_finish(&rb, &d, &n), 0);
+	int len = gcp_record_to_json(d, n, out, sizeof(out), GCP_JSON_DEFAULT);
+	cr_assert_gt(len, 0, "render failed: %d", len);
+	cr_assert_eq((size_t)len, strlen(out));
+	cr_assert_eq(out[len - 1], '\n');
+	return out;
+}
+
+Test(json, scalars)
+{
+	gcp_rb_kv_cstr(&rb, "type", "dns");
+	gcp_rb_kv_uint(&rb, "u", 18446744073709551615ull);
+	gcp_rb_key(&rb, "i");
+	gcp_rb_int(&rb, -42);
+	gcp_rb_kv_bool(&rb, "t", true);
+	gcp_rb_kv_bool(&rb, "f", false);
+	gcp_rb_key(&rb, "n");
+	gcp_rb_nil(&rb);
+	gcp_rb_key(&rb, "d");
+	gcp_rb_double(&rb, 0.25);
+	cr_assert_str_eq(render(), "{\"type\":\"dns\",\"u\":18446744073709551615,\"i\":-42,"
+				   "\"t\":true,\"f\":false,\"n\":null,\"d\":0.25}\n");
+}
+
+Test(json, doubles)
+{
+	gcp_rb_key(&rb, "a");
+	gcp_rb_double(&rb, 0.1);
+	gcp_rb_key(&rb, "b");
+	gcp_rb_double(&rb, 123.456789);
+	gcp_rb_key(&rb, "c");
+	gcp_rb_double(&rb, 1.0 / 0.0);
+	gcp_rb_key(&rb, "d");
+	gcp_rb_double(&rb, 1e300);
+	cr_assert_str_eq(render(), "{\"a\":0.1,\"b\":123.456789,\"c\":null,\"d\":1e+300}\n");
+}
+
+Test(json, nested)
+{
+	gcp_rb_key(&rb, "hdrs");
+	gcp_rb_array_begin(&rb);
+	gcp_rb_array_begin(&rb);
+	gcp_rb_cstr(&rb, "Host");
+	gcp_rb_cstr(&rb, "a.example");
+	gcp_rb_end(&rb);
+	gcp_rb_end(&rb);
+	gcp_rb_key(&rb, "tls");
+	gcp_rb_map_begin(&rb);
+	gcp_rb_kv_cstr(&rb, "sni", "a.example");
+	gcp_rb_key(&rb, "e");
+	gcp_rb_array_begin(&rb);
+	gcp_rb_end(&rb);
+	gcp_rb_end(&rb);
+	cr_assert_str_eq(render(), "{\"hdrs\":[[\"Host\",\"a.example\"]],"
+				   "\"tls\":{\"sni\":\"a.example\",\"e\":[]}}\n");
+}
+
+Test(json, escaping)
+{
+	static const char s[] = "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f";
+	gcp_rb_kv_str(&rb, "s", s, sizeof(s) - 1);
+	gcp_rb_kv_str(&rb, "nul", "a\0b", 3);
+	gcp_rb_kv_cstr(&rb, "k\"ey", "v");
+	cr_assert_str_eq(render(), "{\"s\":\"q\\\"b\\\\s/\\n\\r\\t\\b\\f\\u0001\\u001f\x7f\","
+				   "\"nul\":\"a\\u0000b\",\"k\\\"ey\":\"v\"}\n");
+}
+
+Test(json, utf8_kept_and_invalid_replaced)
+{
+	/* valid: é, 中, 😀 */
+	gcp_rb_kv_cstr(&rb, "ok", "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80");
+	/* lone continuation, overlong "/", surrogate, truncated 3-byte at end */
+	gcp_rb_kv_cstr(&rb, "bad", "a\x80" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe4\xb8");
+	cr_assert_str_eq(render(),
+			 "{\"ok\":\"\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\","
+			 "\"bad\":\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd"
+			 "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "d\xef\xbf\xbd\"}\n");
+}
+
+Test(json, bin_utf8_is_string)
+{
+	gcp_rb_kv_bin(&rb, "body", "hello\n", 6);
+	gcp_rb_kv_uint(&rb, "x", 1);
+	cr_assert_str_eq(render(), "{\"body\":\"hello\\n\",\"x\":1}\n");
+}
+
+Test(json, bin_base64_with_sibling_flag)
+{
+	gcp_rb_kv_bin(&rb, "resp_body", "\x1f\x8b\x08\x00\xff", 5);
+	gcp_rb_kv_bin(&rb, "two", "\xff\xfe", 2);
+	gcp_rb_kv_bin(&rb, "three", "\xff\xfe\xfd", 3);
+	gcp_rb_kv_bin(&rb, "empty", "", 0);
+	gcp_rb_key(&rb, "arr");
+	gcp_rb_array_begin(&rb);
+	gcp_rb_bin(&rb, "\x80", 1);
+	gcp_rb_end(&rb);
+	cr_assert_str_eq(render(),
+			 "{\"resp_body\":\"H4sIAP8=\",\"resp_body_base64\":true,"
+			 "\"two\":\"//4=\",\"two_base64\":true,"
+			 "\"three\":\"//79\",\"three_base64\":true,"
+			 "\"empty\":\"\",\"arr\":[\"gA==\"]}\n");
+}
+
+Test(json, timestamps)
+{
+	gcp_rb_kv_ts(&rb, "ts", 1258531204123456789ull);
+	gcp_rb_kv_ts(&rb, "whole", 1258531204000000000ull);
+	gcp_rb_kv_ts(&rb, "epoch", 0);
+	gcp_rb_kv_ts(&rb, "leap", 951782400999999999ull); /* 2000-02-29 */
+	gcp_rb_kv_ts(&rb, "far", 17179869184ull * 1000000000ull); /* ts96 */
+	cr_assert_str_eq(render(),
+			 "{\"ts\":\"2009-11-18T08:00:04.123456Z\","
+			 "\"whole\":\"2009-11-18T08:00:04.000000Z\","
+			 "\"epoch\":\"1970-01-01T00:00:00.000000Z\","
+			 "\"leap\":\"2000-02-29T00:00:00.999999Z\","
+			 "\"far\":\"2514-05-30T01:53:04.000000Z\"}\n");
+}
+
+Test(json, buffer_full)
+{
+	const uint8_t *d;
+	size_t n;
+
+	gcp_rb_kv_cstr(&rb, "k", "value");
+	cr_assert_eq(gcp_rb_finish(&rb, &d, &n), 0);
+	const char *want = "{\"k\":\"value\"}\n";
+	size_t len = strlen(want);
+	/* Exactly enough needs room for the NUL too. */
+	cr_assert_eq(gcp_record_to_json(d, n, out, len + 1, 0), (int)len);
+	cr_assert_str_eq(out, want);
+	for (size_t sz = 0; sz <= len; sz++)
+		cr_assert_eq(gcp_record_to_json(d, n, out, sz, 0), GCP_ERR_FULL, "size %zu", sz);
+}
+
+Test(json, format_errors)
+{
+	const uint8_t not_map[] = { 0x91, 0x01 };
+	const uint8_t short_map[] = { 0x82, 0xa1, 'a' };
+	const uint8_t trailing[] = { 0x80, 0x80 };
+	const uint8_t int_key[] = { 0x81, 0x01, 0x02 };
+	const uint8_t ts32[] = { 0x81, 0xa1, 't', 0xd6, 0xff, 0, 0, 0, 0 }; /* valid ts32 */
+	/* a map32 claiming 4 G pairs: rejected before msgpack-c allocates for them */
+	const uint8_t huge[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'a', 0x01 };
+	const uint8_t never_used[] = { 0x81, 0xa1, 'a', 0xc1 };
+	const uint8_t ts_len5[] = { 0x81, 0xa1, 't', 0xc7, 5, 0xff, 0, 0, 0, 0, 0 };
+
+	cr_assert_eq(gcp_record_to_json(not_map, sizeof(not_map), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(short_map, sizeof(short_map), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(trailing, sizeof(trailing), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(int_key, sizeof(int_key), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_gt(gcp_record_to_json(ts32, sizeof(ts32), out, sizeof(out), 0), 0);
+	cr_assert_eq(gcp_record_to_json(ts_len5, sizeof(ts_len5), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(huge, sizeof(huge), out, sizeof(out), 0), GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(never_used, sizeof(never_used), out, sizeof(out), 0),
+		     GCP_ERR_FORMAT);
+	cr_assert_eq(gcp_record_to_json(NULL, 0, out, sizeof(out), 0), GCP_ERR_INVAL);
+}
+
+Test(json, status_and_names)
+{
+	cr_assert_str_eq(gcp_version(), GCP_VERSION_STRING);
+	cr_assert_str_eq(gcp_strerror(GCP_ERR_FULL), "limit reached");
+	cr_assert_str_eq(gcp_strerror(12345), "unknown error");
+	cr_assert_str_eq(gcp_record_type_name(GCP_REC_TCP), "tcp");
+	cr_assert_str_eq(gcp_record_type_name(GCP_REC_INVENTORY), "inventory");
+	cr_assert_str_eq(gcp_record_type_name(GCP_REC_STATS), "stats");
+}
