@@ -34,8 +34,13 @@ CAPTURE_EXT = (".pcap", ".pcapng")
 # Preferences applied to every run. Out-of-order reassembly is off by
 # default in tshark 4.0; the engine reassembles out-of-order segments,
 # so the oracle must too or HTTP/DNS-over-TCP split out of order is lost.
+# tshark flags a repeated DNS query as a retransmission only within 5 s
+# (dns.retransmission_timer); the engine keeps a query pending until its
+# answer (the harness turns timeouts off), so any repeat of an
+# id + tuple is the same transaction.
 TSHARK_PREFS = ["-o", "tcp.reassemble_out_of_order:TRUE",
-                "-o", "tcp.desegment_tcp_streams:TRUE"]
+                "-o", "tcp.desegment_tcp_streams:TRUE",
+                "-o", "dns.retransmission_timer:3600"]
 
 # Our DNS dissector runs on these ports (UDP and TCP). tshark calls the
 # same wire format "mdns" on 5353 and "llmnr" on 5355: both are taken.
@@ -397,6 +402,9 @@ def dns_messages(path, extra):
     for pkt in pkts:
         layers = pkt["_source"]["layers"]
         frame = find_key(layers.get("frame", {}), "frame.number")
+        protos = find_key(layers.get("frame", {}), "frame.protocols") or ""
+        if ":icmp:" in protos or ":icmpv6:" in protos:
+            continue  # a DNS message quoted in an ICMP error
         l4 = as_list(layers.get("udp")) or as_list(layers.get("tcp"))
         if not l4:
             continue
