@@ -76,7 +76,9 @@ QTYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX",
 QCLASSES = {1: "IN", 3: "CH", 4: "HS", 254: "NONE", 255: "ANY"}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN",
           4: "NOTIMP", 5: "REFUSED", 6: "YXDOMAIN", 7: "YXRRSET",
-          8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE"}
+          8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS",
+          17: "BADKEY", 18: "BADTIME", 19: "BADMODE", 20: "BADNAME",
+          21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE"}
 OPCODES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE"}
 
 
@@ -485,10 +487,14 @@ def dns_ttls(m):
 
 
 def dns_flags(m):
+    """(is_response, opcode, rcode); the rcode includes the upper 8 bits
+    an OPT record carries (RFC 6891 6.1.3), which tshark shows apart."""
     fl = m.get("dns.flags_tree", {})
+    ext = find_key(m.get("Additional records", {}), "dns.resp.ext_rcode")
+    ext = num(ext) if isinstance(ext, str) else 0
     return (fl.get("dns.flags.response") == "1",
             int(fl.get("dns.flags.opcode", "0")),
-            int(fl.get("dns.flags.rcode", "0")))
+            (ext << 4) | int(fl.get("dns.flags.rcode", "0")))
 
 
 def dns_keys(q, r):
