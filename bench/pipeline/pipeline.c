@@ -33,7 +33,7 @@ struct worker {
 	size_t n, cap;
 	uint64_t wire_bytes;
 	uint64_t records, record_bytes;
-	uint64_t elapsed_ns;
+	uint64_t elapsed_ns, cpu_ns; /* wall and thread CPU time, replay only */
 	struct gcp_stats st;
 	const struct bench *b;
 	unsigned idx;
@@ -54,12 +54,17 @@ struct bench {
 	pthread_barrier_t start;
 };
 
-static uint64_t mono_ns(void)
+static uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Last occurrence of needle in [lo, hi), as an offset from base. */
@@ -289,14 +294,15 @@ static void pin(unsigned idx)
 static void replay(struct worker *w, struct gcp_engine *eng)
 {
 	struct gcp_packet burst[BURST];
-	uint64_t t0 = mono_ns(), untimed = 0;
+	uint64_t t0 = mono_ns(), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), untimed = 0, cpu_un = 0;
 
 	for (unsigned loop = 0; loop < w->b->loops; loop++) {
-		uint64_t t1 = mono_ns();
+		uint64_t t1 = mono_ns(), c1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 
 		rewrite(w, loop); /* not timed: two bytes per address */
 		shift_time(w, loop);
 		untimed += mono_ns() - t1;
+		cpu_un += clock_ns(CLOCK_THREAD_CPUTIME_ID) - c1;
 		for (size_t i = 0; i < w->n; i += BURST) {
 			unsigned k = w->n - i < BURST ? (unsigned)(w->n - i) : BURST;
 
@@ -308,6 +314,7 @@ static void replay(struct worker *w, struct gcp_engine *eng)
 	}
 	gcp_engine_flush(eng);
 	w->elapsed_ns = mono_ns() - t0 - untimed;
+	w->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0 - cpu_un;
 }
 
 static void *worker_main(void *arg)
@@ -369,7 +376,7 @@ static double cpu_mhz(void)
 }
 
 struct totals {
-	double pkts, bytes, busy_s, wall_s, records, record_bytes;
+	double pkts, bytes, busy_s, cpu_s, wall_s, records, record_bytes;
 	uint64_t flows, table_full, evicted, dec_err;
 };
 
@@ -383,6 +390,7 @@ static void sum(const struct bench *b, uint64_t wall, struct totals *t)
 		t->pkts += (double)w->n * b->loops;
 		t->bytes += (double)w->wire_bytes * b->loops;
 		t->busy_s += (double)w->elapsed_ns / 1e9;
+		t->cpu_s += (double)w->cpu_ns / 1e9;
 		t->records += (double)w->records;
 		t->record_bytes += (double)w->record_bytes;
 		t->flows += w->st.flows_created;
@@ -414,16 +422,17 @@ static void print_json(const struct bench *b, uint64_t wall)
 
 	printf("{\"bench\":\"pipeline\",\"file\":\"%s\",\"mode\":\"%s\",\"workers\":%u,"
 	       "\"cores\":%u,\"loops\":%u,\"packets\":%.0f,\"seconds\":%.6f,\"wall_seconds\":%.6f,"
-	       "\"mpps\":%.3f,\"mpps_per_core\":%.3f,\"gbps\":%.3f,\"gbps_line\":%.3f,"
-	       "\"ns_per_pkt\":%.1f,\"cpu_mhz\":%.0f,\"cycles_per_pkt_est\":%.0f,"
+	       "\"cpu_seconds\":%.6f,\"mpps\":%.3f,\"mpps_per_core\":%.3f,"
+	       "\"mpps_per_core_cpu\":%.3f,\"gbps\":%.3f,\"gbps_line\":%.3f,"
+	       "\"ns_per_pkt\":%.1f,\"ns_per_pkt_cpu\":%.1f,\"cpu_mhz\":%.0f,\"cycles_per_pkt_est\":%.0f,"
 	       "\"avg_frame\":%.1f,\"line_mpps_10g\":%.3f,\"line_mpps_40g\":%.3f,"
 	       "\"records\":%.0f,\"records_per_s\":%.0f,\"record_bytes\":%.0f,"
 	       "\"flows\":%llu,\"flow_table_full\":%llu,\"flows_evicted\":%llu,"
 	       "\"decode_errors\":%llu,\"per_worker_mpps\":[",
 	       b->file, b->mode, b->workers, b->workers, b->loops, t.pkts, slowest, t.wall_s,
-	       mpps, 1e3 / ns_core, t.bytes * 8 / slowest / 1e9,
-	       (t.bytes + WIRE_EXTRA * t.pkts) * 8 / slowest / 1e9, ns_core, mhz,
-	       ns_core * mhz / 1e3, avg, line_10g, line_10g * 4, t.records, t.records / slowest,
+	       t.cpu_s, mpps, 1e3 / ns_core, t.pkts / t.cpu_s / 1e6, t.bytes * 8 / slowest / 1e9,
+	       (t.bytes + WIRE_EXTRA * t.pkts) * 8 / slowest / 1e9, ns_core,
+	       t.cpu_s * 1e9 / t.pkts, mhz, t.cpu_s * 1e9 / t.pkts * mhz / 1e3, avg, line_10g, line_10g * 4, t.records, t.records / slowest,
 	       t.record_bytes, (unsigned long long)t.flows, (unsigned long long)t.table_full,
 	       (unsigned long long)t.evicted, (unsigned long long)t.dec_err);
 	for (unsigned i = 0; i < b->workers; i++)
