@@ -157,7 +157,7 @@ class Report:
         g = self.gen("small", "--profile", "enterprise", "--flows", "200", packets=20000)
         ours = self.median_run(g["path"], "full", reps=self.reps)
         t = self.tshark(g["path"], g["packets"])
-        n = self.ndpi(g["path"], g["packets"])
+        n = None if self.a.quick else self.ndpi(g["path"], g["packets"])
         self.res["tshark"] = {"gen": g, "ours": ours, "tshark": t, "ndpi": n}
 
     def run(self):

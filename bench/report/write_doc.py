@@ -190,7 +190,7 @@ set xlabel "workers (engines, one thread each)"
 set ylabel "Mpps"
 set xrange [0.5:8.5]
 set yrange [0:*]
-set key left top
+set key below
 pc = {ent['mpps_per_core_cpu']:.4f}
 plot "{wd}" using 1:2 with linespoints lw 2 pt 7 title "measured aggregate (wall, shared 2-core host)", \\
      "{wd}" using 1:3 with linespoints lw 2 pt 5 title "measured, CPU-time based", \\
@@ -304,7 +304,8 @@ def write(root, res):
                 "## Throughput vs frame size (one worker)", "",
                 "Fixed-size TCP/UDP flows (`gcp_gen --profile size --size N`; 64 B = the `64b` "
                 "mix). Control packets (SYN, FIN, ACK) stay 64 B, so the average is a little "
-                "below N.", "", *sizes_table(res), "",
+                "below N. One run per point (the host is shared): differences under ~15% between "
+                "neighbouring points, or full above flow, are noise.", "", *sizes_table(res), "",
                 "![throughput vs frame size](img/throughput_vs_size.png)", ""]
     doc += ["## Micro benchmarks (issue 3)", "",
             "One dissector driven through the test context (`gcp_test_dctx_*`) with fixed "
