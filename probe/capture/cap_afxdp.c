@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
 
@@ -197,12 +198,25 @@ static const char *ifdriver(const char *ifname, char *buf, size_t n)
 	return buf;
 }
 
-/* libxdp talks on stderr itself; keep its warnings, drop its debug chatter. */
+/* libxdp and libbpf talk on stderr themselves: keep warnings (libxdp
+ * says so when it falls back from its dispatcher), drop the chatter
+ * unless GCP_XDP_DEBUG is set. */
 static int xdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBXDP_DEBUG && !getenv("GCP_XDP_DEBUG"))
 		return 0;
-	fputs("gcprobe: libxdp: ", stderr);
+	fputs("gcprobe: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level != LIBBPF_WARN && !getenv("GCP_XDP_DEBUG"))
+		return 0;
+	/* libxdp's program objects carry sections libbpf does not know */
+	if (!getenv("GCP_XDP_DEBUG") && strstr(fmt, "skipping unrecognized data section"))
+		return 0;
+	fputs("gcprobe: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
 }
 
@@ -346,6 +360,7 @@ static int afxdp_open(const struct probe_opts *o, struct gcp_capture **caps, uns
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) && getenv("GCP_XDP_DEBUG"))
 		note("RLIMIT_MEMLOCK stays as it is: %s", strerror(errno));
 	libxdp_set_print(xdp_print);
+	libbpf_set_print(bpf_print);
 	for (unsigned i = 0; i < nq; i++) {
 		struct gcp_capture *cap = calloc(1, sizeof(*cap));
 		if (!cap) {
