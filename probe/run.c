@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* gcprobe read loop: bursts from the capture into the engine, records to the output. */
 #include "run.h"
+#include "capture/live.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -142,12 +143,11 @@ static int pump(struct gcp_capture *cap, struct gcp_engine *eng, const struct si
 	return 0;
 }
 
-static void print_stats(const struct gcp_engine *eng)
+/* One JSON line of engine counters (summed over workers by the caller). */
+void probe_print_stats(const struct gcp_stats *stp)
 {
-	struct gcp_stats st = { .sz = sizeof(st) };
+	const struct gcp_stats st = *stp;
 
-	if (gcp_engine_stats(eng, &st))
-		return;
 	fprintf(stderr,
 		"{\"pkts\":%llu,\"bytes\":%llu,\"decode_errors\":%llu,\"non_ip\":%llu,"
 		"\"truncated\":%llu,\"unsupported_link\":%llu,\"tunnels\":%llu,\"frags\":%llu,"
@@ -202,6 +202,9 @@ int probe_run(const struct probe_opts *o)
 	struct sink s = { 0 };
 	int rc;
 
+	/* Live capture and several workers: threads (capture/workers.c). */
+	if (o->iface || o->dpdk_args || o->workers > 1)
+		return probe_run_workers(o);
 	/* Handlers first: a signal that arrives during start-up still ends
 	 * the run through the flush below instead of killing it. */
 	install_signals();
@@ -224,8 +227,11 @@ int probe_run(const struct probe_opts *o)
 	int cap_rc = pump(cap, eng, &s);
 	/* Records of flows still open go out even after an error or a signal. */
 	gcp_engine_flush(eng);
-	if (o->stats)
-		print_stats(eng);
+	if (o->stats) {
+		struct gcp_stats st = { .sz = sizeof(st) };
+		if (!gcp_engine_stats(eng, &st))
+			probe_print_stats(&st);
+	}
 	bool write_failed = sink_close(&s) != 0;
 	status = write_failed ? 1 : report(o, cap, cap_rc, &s);
 out:
