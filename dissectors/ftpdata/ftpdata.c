@@ -119,7 +119,7 @@ static void kv_xfer(struct gcp_rb *rb, const struct ftp_xfer *x)
 	char type[2] = { x->type ? x->type : 'A', 0 };
 
 	gcp_rb_kv_cstr(rb, "mode", x->mode == FTP_MODE_ACTIVE ? "active" : "passive");
-	gcp_rb_kv_cstr(rb, "type", type);
+	gcp_rb_kv_cstr(rb, "transfer_type", type); /* "type" is the record type */
 	if (x->has_cmd) {
 		gcp_rb_kv_cstr(rb, "command", x->cmd);
 		gcp_rb_kv_cstr(rb, "direction", x->upload ? "upload" : "download");
