@@ -153,8 +153,10 @@ static void bind_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, const ch
 	struct ftp_xfer *x = cur_xfer(s, ctx);
 
 	s->cmd = CMD_XFER;
-	if (!x || x->has_cmd)
-		return; /* no data connection announced for it (or not seen) */
+	if (!x || x->has_cmd) {
+		s->h_cur = 0; /* none announced for it (or not seen): replies are not ours */
+		return;
+	}
 	x->has_cmd = true;
 	for (int i = 0; i < 4; i++)
 		x->cmd[i] = (char)((verb[i] >= 'a' && verb[i] <= 'z') ? verb[i] - 32 : verb[i]);
@@ -258,6 +260,23 @@ static void new_cwd(struct ftp_state *s, const char *arg, size_t alen)
 		s->cwd_kind = CWD_ABS;
 }
 
+/* RFC 1123 4.1.2.9: the 150 reply to STOU names the file: "FILE: name". */
+static void stou_name(struct ftp_state *s, struct ftp_xfer *x, const char *t, size_t n)
+{
+	for (size_t i = 0; i + 6 <= n; i++) {
+		if (memcmp(t + i, "FILE: ", 6))
+			continue;
+		const char *name = t + i + 6;
+		size_t len = 0;
+
+		while (name + len < t + n && name[len] != ' ')
+			len++;
+		if (len)
+			set_filename(s, x, name, len);
+		return;
+	}
+}
+
 static void reply_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigned code,
 		       const char *t, size_t n)
 {
@@ -267,6 +286,8 @@ static void reply_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigne
 		return;
 	if (code < 200) {
 		x->has_size = gcp_ftp_parse_size(t, n, &x->announced_size) == 0;
+		if (!strcmp(x->cmd, "STOU"))
+			stou_name(s, x, t, n);
 		return;
 	}
 	x->reply = (uint16_t)code;

@@ -173,6 +173,13 @@ static const struct line session[] = {
 	{ 1, "250 ok\r\n" },
 	{ 0, "NLST\r\n" },
 	{ 1, "425 Can't open data connection.\r\n" },
+	{ 0, "EPSV\r\n" },
+	{ 1, "229 Entering Extended Passive Mode (|||7000|)\r\n" },
+	{ 0, "STOU\r\n" },
+	{ 1, "150 FILE: u1234\r\n" },
+	{ 1, "226 ok\r\n" },
+	{ 0, "NLST\r\n" },
+	{ 1, "425 Can't open data connection.\r\n" },
 	{ 0, "PASV\r\n" },
 	{ 1, "227 Entering Passive Mode (10,0,0,2,0,80)\r\n" },
 	{ 0, "PASV\r\n" },
@@ -303,6 +310,10 @@ Test(ftp_control, session)
 	cr_assert_eq(x->reply, 425);
 
 	cr_assert_null(entry(&d, 0x0506), "227 inside a multi-line reply is text");
+	x = (const void *)entry(&d, 7000)->data;
+	cr_assert_str_eq(x->filename, "/srv/ftp/u1234");
+	cr_assert(x->upload);
+	cr_assert_eq(x->reply, 226, "a later NLST without PASV does not touch it");
 	cr_assert_null(entry(&d, 80), "unused PASV replaced by the next one");
 	cr_assert_null(entry(&d, 81), "unused PASV replaced by the PORT");
 	cr_assert_null(entry(&d, 99), "refused PORT cancelled");
