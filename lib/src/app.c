@@ -103,6 +103,17 @@ static void attach(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_di
 		d->init(f->app, &e->ctx);
 }
 
+void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
+			   const struct gcp_dissector *d, uint64_t now)
+{
+	unsigned l4 = f->key.proto == IPPROTO_TCP ? GCP_L4_TCP : GCP_L4_UDP;
+
+	if (f->app_state != GCP_APP_UNKNOWN || !eligible(e, d, l4))
+		return;
+	gcp_engine_ctx(e, f, now);
+	attach(e, f, d);
+}
+
 /*
  * Try dissectors on the server port first, then the rest (unless they
  * only run on their ports). Returns GCP_PROBE_YES once attached.

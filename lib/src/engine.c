@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The engine: one worker's packet path from frame to records. */
 #include "engine.h"
+#include "expect.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -115,6 +116,7 @@ void gcp_engine_destroy(struct gcp_engine *e)
 		gcp_flow_flush(&e->ft, gcp_engine_flow_end, e);
 		gcp_flow_table_fini(&e->ft);
 	}
+	gcp_expect_table_free(e->exp);
 	if (e->dec_ok)
 		gcp_decoder_fini(&e->dec);
 	if (e->rb_ok)
@@ -187,8 +189,11 @@ static void process_pkt(struct gcp_engine *e, const struct gcp_pkt *p)
 
 	if (!f)
 		return;
-	if (created)
+	if (created) {
 		note_new_flow(f, p);
+		if (e->exp)
+			gcp_expect_on_new_flow(e, f, p->ts_ns);
+	}
 	gcp_flow_update(&e->ft, f, p, dir, e->opts.tcp_idle_s, e->opts.udp_idle_s,
 			e->opts.tcp_close_s);
 	if (p->l4proto == IPPROTO_TCP)
