@@ -27,7 +27,7 @@ enum gcp_hsid_app {
 	GCP_HSID_COUNT,
 };
 
-struct gcp_hsdb; /* compiled signatures, refcounted, shared */
+struct gcp_hsdb; /* compiled signatures: once per process, shared read-only */
 
 /* One engine's identification state. */
 struct gcp_hsid {
