@@ -29,12 +29,15 @@ static const char usage_text[] =
 	"      --max-flows N        flow table capacity (default 65536)\n"
 	"      --body-cap N         HTTP body bytes kept per message (default 4096)\n"
 	"      --stats              print engine counters as JSON to stderr at the end\n"
+	"      --rules FILE         content rules (docs/RULES.md) tagging records\n"
+	"      --no-hs-ident        identify protocols by port hint and probes only\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
 
 enum {
 	OPT_NODE_NAME = 256, OPT_NODE_TYPE, OPT_AGENT_IP, OPT_ENGINE, OPT_TENANT,
 	OPT_TYPES, OPT_MAX_FLOWS, OPT_BODY_CAP, OPT_STATS,
+	OPT_RULES, OPT_NO_HS_IDENT,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +53,8 @@ static const struct option long_opts[] = {
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "body-cap", required_argument, NULL, OPT_BODY_CAP },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "no-hs-ident", no_argument, NULL, OPT_NO_HS_IDENT },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -124,6 +129,8 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 	case OPT_ENGINE: o->eng.engine_name = arg; break;
 	case OPT_TENANT: o->eng.tenant = arg; break;
 	case OPT_STATS: o->stats = true; break;
+	case OPT_RULES: o->rules_path = arg; break;
+	case OPT_NO_HS_IDENT: o->eng.hs_ident = -1; break;
 	case 'f':
 		if (!strcmp(arg, "json"))
 			o->format = PROBE_FMT_JSON;
