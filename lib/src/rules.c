@@ -109,6 +109,8 @@ static int parse_pattern(struct parse_state *ps, struct parsed *p, char *s)
 			p->flags |= HS_FLAG_DOTALL;
 		else if (*f == 'm')
 			p->flags |= HS_FLAG_MULTILINE;
+		else if (*f == ' ' || *f == '\t')
+			return fail(ps, p->line, p->id, "pattern= must be last on the line");
 		else
 			return fail(ps, p->line, p->id, "unknown pattern flag '%c'", *f);
 	}

@@ -84,6 +84,8 @@ Test(rules, compile_errors_name_line_and_id)
 	compile_bad("id=9 pattern=/x/\nid=9 pattern=/y/", "line 2 (id 9): duplicate id (first on line 1)");
 	compile_bad("id=4 colour=red pattern=/x/", "unknown key 'colour'");
 	compile_bad("id=4 flag", "expected key=value");
+	compile_bad("pattern=/x/ id=4", "pattern= must be last on the line");
+	compile_bad("id=8 pattern=/a*/", "line 1 (id 8): ");
 }
 
 Test(rules, bad_regex_reports_hyperscan_text)
