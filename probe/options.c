@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"      --body-cap N         HTTP body bytes kept per message (default 4096)\n"
 	"      --stats              print engine counters as JSON to stderr at the end,\n"
 	"                           then (live, workers) per-queue capture counters\n"
+	"      --rules FILE         content rules (docs/RULES.md) tagging records\n"
+	"      --no-hs-ident        identify protocols by port hint and probes only\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
 
@@ -55,6 +57,7 @@ enum {
 	OPT_TYPES, OPT_MAX_FLOWS, OPT_BODY_CAP, OPT_STATS,
 	OPT_XDP_MODE, OPT_XDP_ATTACH, OPT_BUSY_POLL, OPT_UMEM_FRAMES, OPT_DPDK, OPT_PORT,
 	OPT_QUEUES, OPT_WORKERS, OPT_DURATION, OPT_COUNT,
+	OPT_RULES, OPT_NO_HS_IDENT,
 };
 
 static const struct option long_opts[] = {
@@ -81,6 +84,8 @@ static const struct option long_opts[] = {
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "no-hs-ident", no_argument, NULL, OPT_NO_HS_IDENT },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -155,6 +160,8 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 	case OPT_ENGINE: o->eng.engine_name = arg; break;
 	case OPT_TENANT: o->eng.tenant = arg; break;
 	case OPT_STATS: o->stats = true; break;
+	case OPT_RULES: o->rules_path = arg; break;
+	case OPT_NO_HS_IDENT: o->eng.hs_ident = -1; break;
 	case 'f':
 		if (!strcmp(arg, "json"))
 			o->format = PROBE_FMT_JSON;

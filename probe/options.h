@@ -32,6 +32,7 @@ struct probe_opts {
 	enum probe_format format;
 	unsigned types;           /* enum gcp_record_type mask */
 	bool stats;
+	const char *rules_path;   /* --rules FILE or NULL */
 	struct gcp_engine_opts eng;
 };
 

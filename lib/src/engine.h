@@ -10,9 +10,11 @@
 #include "dissect.h"
 #include "flow.h"
 #include "gcprobe/gcprobe.h"
+#include "hsid.h"
 #include "mempool.h"
 #include "reasm.h"
 #include "record.h"
+#include "rules.h"
 
 struct gcp_dissect_ctx {
 	struct gcp_engine *eng;
@@ -53,6 +55,8 @@ struct gcp_engine {
 	uint64_t pending_limit_hits;
 	uint64_t dissector_errors;
 	struct gcp_expect_table *exp; /* expect.c: created on first use */
+	struct gcp_hsid hsid;         /* protocol identification (db NULL: off) */
+	struct gcp_rules_run rules;   /* content rules */
 };
 
 /* app.c: application layer. */
