@@ -55,6 +55,7 @@ enum {
 	PORT_TEREDO = 3544,
 	PORT_VXLAN = 4789,
 	PORT_VXLAN_LINUX = 8472,
+	PORT_VXLAN_GPE = 4790,
 	PORT_GENEVE = 6081,
 };
 
@@ -557,6 +558,32 @@ static int dec_vxlan(struct dctx *x, const uint8_t *p, uint32_t avail)
 }
 
 /*
+ * VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe-12 3.3): flags (I = 0x08, P =
+ * 0x04), 16 reserved bits, next protocol (1 IPv4, 2 IPv6, 3 Ethernet),
+ * VNI, 8 reserved bits. Senders that leave P clear still fill next
+ * protocol (as Wireshark also assumes); a zero there means Ethernet.
+ */
+static int dec_vxlan_gpe(struct dctx *x, const uint8_t *p, uint32_t avail)
+{
+	uint8_t next;
+
+	if (avail < 8 || p[0] >> 6 != 0)
+		return NOT_TUNNEL;
+	next = p[3] ? p[3] : 3;
+	if (next < 1 || next > 3)
+		return NOT_TUNNEL;
+	if (!decap(x, GCP_TUN_VXLAN))
+		return dec_err(x);
+	if (p[0] & 0x08)
+		set_vni(x, p + 4);
+	if (next == 1)
+		return dec_ip4(x, p + 8, avail - 8);
+	if (next == 2)
+		return dec_ip6(x, p + 8, avail - 8);
+	return dec_eth(x, p + 8, avail - 8);
+}
+
+/*
  * Geneve on a port other than 6081: demand version 0, zero reserved
  * bits, Ethernet payload, all options present and a common EtherType in
  * the inner Ethernet header, which ordinary UDP payloads do not mimic.
@@ -628,6 +655,8 @@ static int dec_udp_tunnel(struct dctx *x, uint16_t sport, uint16_t dport,
 {
 	if (dport == PORT_VXLAN || dport == PORT_VXLAN_LINUX)
 		return dec_vxlan(x, p, avail);
+	if (dport == PORT_VXLAN_GPE || sport == PORT_VXLAN_GPE)
+		return dec_vxlan_gpe(x, p, avail);
 	if (dport == PORT_GENEVE)
 		return dec_geneve(x, p, avail, false);
 	if (sport == PORT_TEREDO || dport == PORT_TEREDO)

@@ -727,6 +727,27 @@ Test(decode, vxlan)
 	cr_assert_eq(p.tunnel, GCP_TUN_NONE);
 }
 
+/* VXLAN-GPE with next protocol Ethernet (3), and with P clear but next 0. */
+Test(decode, vxlan_gpe)
+{
+	struct fb f = { 0 }, g = { 0 };
+	struct gcp_pkt p;
+
+	vxlan_frame(&f, 0, 0, 4790);
+	f.b[14 + 20 + 8] = 0x0c;        /* I and P */
+	f.b[14 + 20 + 8 + 3] = 3;       /* next protocol: Ethernet */
+	cr_assert_eq(run(&f, GCP_LINK_ETHERNET, &p), GCP_DEC_OK);
+	assert_tcp4(&p);
+	cr_assert_eq(p.tunnel, GCP_TUN_VXLAN);
+	cr_assert_eq(p.vni, 0x123456);
+
+	vxlan_frame(&g, 0, 0, 4790);
+	g.b[14 + 20 + 8 + 3] = 9;       /* unknown next protocol: plain UDP */
+	cr_assert_eq(run(&g, GCP_LINK_ETHERNET, &p), GCP_DEC_OK);
+	cr_assert_eq(p.l4proto, 17);
+	cr_assert_eq(p.tunnel, GCP_TUN_NONE);
+}
+
 static void geneve_frame(struct fb *f, uint16_t port, bool options)
 {
 	uint32_t ip, u;
