@@ -48,7 +48,7 @@ live_netns() {
 # Fields that depend on when packets arrive, not on their content:
 # capture times, durations, the per-window connection count, flow ids.
 live_norm() {
-	jq -c 'del(.ts, .ingest_ts, .flow_id, .duration, .conn_count, .rtt, .rtt_ms, .latency, .latency_ms, .response_time)' "$1" | LC_ALL=C sort
+	jq -c 'del(.ts, .ingest_ts, .flow_id, .control_flow_id, .duration, .conn_count, .rtt, .rtt_ms, .latency, .latency_ms, .response_time)' "$1" | LC_ALL=C sort
 }
 
 # live_start NAME -- ARGS...: gcprobe in NS_A (bpffs mounted: `ip netns

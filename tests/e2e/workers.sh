@@ -9,9 +9,9 @@ command -v jq >/dev/null || { echo "SKIP: jq not installed"; exit 0; }
 [ -d "$CORPUS" ] || { echo "SKIP: no corpus at $CORPUS"; exit 0; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # ingest_ts is wall-clock time. flow_id: every worker's flow table counts
-# from the same start, so an id depends on which worker saw the flow;
-# it is compared separately for uniqueness below.
-norm() { jq -c 'del(.ingest_ts, .flow_id)' "$1" | LC_ALL=C sort; }
+# with a salt of its own (worker_id), so an id depends on which worker
+# saw the flow; uniqueness across workers is checked below.
+norm() { jq -c 'del(.ingest_ts, .flow_id, .control_flow_id)' "$1" | LC_ALL=C sort; }
 fail=0 n=0 idcoll=0
 while IFS= read -r f; do
 	n=$((n + 1))
