@@ -63,8 +63,8 @@ class Tcp:
         self.send(t + 0.002, 0, 0x10)
 
 
-def http_session(t):
-    c = Tcp("192.0.2.10", 50000, "198.51.100.20", 80, 1000, 5000)
+def http_session(t, cport=50000):
+    c = Tcp("192.0.2.10", cport, "198.51.100.20", 80, 1000, 5000)
     c.handshake(t)
     req = (b"GET /index.html?q=1 HTTP/1.1\r\nHost: www.example.gov\r\n"
            b"User-Agent: curl/7.88.1\r\nCookie: sid=abc123\r\n"
@@ -123,8 +123,8 @@ def server_hello():
     return b"\x16\x03\x03" + struct.pack("!H", len(hs + done)) + hs + done
 
 
-def tls_session(t):
-    c = Tcp("192.0.2.10", 50001, "198.51.100.30", 443, 7000, 9000)
+def tls_session(t, cport=50001):
+    c = Tcp("192.0.2.10", cport, "198.51.100.30", 443, 7000, 9000)
     c.handshake(t)
     c.send(t + 0.003, 0, 0x18, client_hello())
     c.send(t + 0.010, 1, 0x18, server_hello())
@@ -141,7 +141,11 @@ def write(path):
             f.write(struct.pack("<IIII", sec, usec, len(fr), len(fr)) + fr)
 
 
-dns_exchange(T0 + 0.0)
-http_session(T0 + 0.1)
-tls_session(T0 + 0.2)
+# Optional second argument: repeat the sessions N times (long captures for
+# shutdown tests); the default writes the three-session demo.
+reps = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+for i in range(reps):
+    dns_exchange(T0 + i * 0.5)
+    http_session(T0 + i * 0.5 + 0.1, 1024 + (48976 + 2 * i) % 64000)
+    tls_session(T0 + i * 0.5 + 0.2, 1024 + (48977 + 2 * i) % 64000)
 write(sys.argv[1] if len(sys.argv) > 1 else "data/demo.pcap")

@@ -202,6 +202,9 @@ int probe_run(const struct probe_opts *o)
 	struct sink s = { 0 };
 	int rc;
 
+	/* Handlers first: a signal that arrives during start-up still ends
+	 * the run through the flush below instead of killing it. */
+	install_signals();
 	/* Open the input first: a bad input must not clobber --output. */
 	rc = gcp_capture_open_file(o->read_path, &cap);
 	if (rc) {
@@ -218,7 +221,6 @@ int probe_run(const struct probe_opts *o)
 	if (sink_open(&s, o))
 		goto out;
 	gcp_engine_subscribe(eng, o->types, on_record, &s);
-	install_signals();
 	int cap_rc = pump(cap, eng, &s);
 	/* Records of flows still open go out even after an error or a signal. */
 	gcp_engine_flush(eng);

@@ -90,7 +90,8 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	if (gcp_flow_table_init(&e->ft, e->opts.max_flows, e->opts.conn_window_s) != 0)
 		goto fail;
 	e->ft_ok = true;
-	e->ft.id_salt = FLOW_ID_SALT;
+	/* Distinct salts per worker keep flow ids unique across engines. */
+	e->ft.id_salt = FLOW_ID_SALT ^ ((uint64_t)e->opts.worker_id * 0xd6e8feb86659fd93ull);
 	if (gcp_rb_init(&e->rb) != 0)
 		goto fail;
 	e->rb_ok = true;

@@ -91,7 +91,10 @@ struct gcp_dissect_ctx *gcp_test_dctx_new(const struct gcp_engine_opts *opts, ui
 		return NULL;
 	if (!opts) {
 		o.node_name = "test";
+		/* Small tables: fuzz targets create one context per input. */
 		o.max_flows = 16;
+		o.max_frag_datagrams = 4;
+		o.conn_window_s = 1;
 		opts = &o;
 	}
 	if (gcp_engine_create(opts, &t->eng) != 0)

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	o.node_name = "fuzz";
 	o.max_flows = 64;
-	o.max_frag_datagrams = 16;
+	o.max_frag_datagrams = 8;
 	o.reasm_total_bytes = 1 << 20;
 	if (gcp_engine_create(&o, &eng) != 0)
 		return 0;

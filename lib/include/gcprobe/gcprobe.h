@@ -104,6 +104,7 @@ struct gcp_engine_opts {
 	uint32_t body_cap;       /**< HTTP body bytes kept per message; default 4096 */
 	int decompress;          /**< gunzip/inflate HTTP bodies: 1 yes (default), -1 no */
 	uint32_t dns_timeout_s;  /**< unanswered DNS query timeout; default 10 s */
+	uint32_t worker_id;      /**< index of this engine among workers: keeps flow_id unique across them */
 };
 
 #define GCP_ENGINE_OPTS_INIT { .sz = sizeof(struct gcp_engine_opts) }
