@@ -12,11 +12,28 @@
 
 static const char usage_text[] =
 	"usage: gcprobe --read FILE [options]\n"
+	"       gcprobe --iface IF [--queues N] [--xdp-mode zc|copy|auto] [options]\n"
+	"       gcprobe --dpdk \"EAL ARGS\" [--port P] [--queues N] [options]\n"
 	"       gcprobe --version | --help\n"
 	"\n"
-	"Reads a pcap or pcapng file and writes C.4 records.\n"
+	"Reads a pcap or pcapng file, or captures live (AF_XDP, DPDK), and\n"
+	"writes C.4 records.\n"
 	"\n"
-	"  -r, --read FILE          capture file to read (required)\n"
+	"  -r, --read FILE          capture file to read\n"
+	"  -i, --iface IF           capture live on IF with AF_XDP\n"
+	"      --xdp-mode M         zc (zero-copy or fail), copy, auto (default:\n"
+	"                           zero-copy where the driver has it, else copy)\n"
+	"      --xdp-attach A       native, generic or auto (default: native, else generic)\n"
+	"      --busy-poll          AF_XDP: busy-poll the queue instead of sleeping\n"
+	"      --umem-frames N      AF_XDP: UMEM frames (4 KiB each) per queue (default 4096)\n"
+	"      --dpdk ARGS          capture live with DPDK; ARGS are EAL arguments,\n"
+	"                           e.g. \"-l 0-3 -a 0000:3b:00.0\" or \"--vdev=net_pcap0,iface=eth1\"\n"
+	"      --port P             DPDK port id (default 0)\n"
+	"      --queues N           live: RX queues, one worker each (default 1)\n"
+	"      --workers N          spread one capture queue (or --read) over N workers\n"
+	"                           with a symmetric software hash (default 1)\n"
+	"      --duration S         stop after S seconds\n"
+	"      --count N            stop after N packets\n"
 	"  -f, --format FMT         json (default, one object per line) or msgpack\n"
 	"  -o, --output PATH        write records to PATH (default: stdout)\n"
 	"      --node-name N        collector node name (default: host name)\n"
@@ -28,13 +45,19 @@ static const char usage_text[] =
 	"                           tcp,http,dns,mail,ftp,inventory,stats\n"
 	"      --max-flows N        flow table capacity (default 65536)\n"
 	"      --body-cap N         HTTP body bytes kept per message (default 4096)\n"
-	"      --stats              print engine counters as JSON to stderr at the end\n"
+	"      --stats              print engine counters as JSON to stderr at the end,\n"
+	"                           then (live, workers) per-queue capture counters\n"
+	"      --rules FILE         content rules (docs/RULES.md) tagging records\n"
+	"      --no-hs-ident        identify protocols by port hint and probes only\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
 
 enum {
 	OPT_NODE_NAME = 256, OPT_NODE_TYPE, OPT_AGENT_IP, OPT_ENGINE, OPT_TENANT,
 	OPT_TYPES, OPT_MAX_FLOWS, OPT_BODY_CAP, OPT_STATS,
+	OPT_XDP_MODE, OPT_XDP_ATTACH, OPT_BUSY_POLL, OPT_UMEM_FRAMES, OPT_DPDK, OPT_PORT,
+	OPT_QUEUES, OPT_WORKERS, OPT_DURATION, OPT_COUNT,
+	OPT_RULES, OPT_NO_HS_IDENT,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +73,19 @@ static const struct option long_opts[] = {
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "body-cap", required_argument, NULL, OPT_BODY_CAP },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "iface", required_argument, NULL, 'i' },
+	{ "xdp-mode", required_argument, NULL, OPT_XDP_MODE },
+	{ "xdp-attach", required_argument, NULL, OPT_XDP_ATTACH },
+	{ "busy-poll", no_argument, NULL, OPT_BUSY_POLL },
+	{ "umem-frames", required_argument, NULL, OPT_UMEM_FRAMES },
+	{ "dpdk", required_argument, NULL, OPT_DPDK },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "queues", required_argument, NULL, OPT_QUEUES },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "rules", required_argument, NULL, OPT_RULES },
+	{ "no-hs-ident", no_argument, NULL, OPT_NO_HS_IDENT },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -124,6 +160,8 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 	case OPT_ENGINE: o->eng.engine_name = arg; break;
 	case OPT_TENANT: o->eng.tenant = arg; break;
 	case OPT_STATS: o->stats = true; break;
+	case OPT_RULES: o->rules_path = arg; break;
+	case OPT_NO_HS_IDENT: o->eng.hs_ident = -1; break;
 	case 'f':
 		if (!strcmp(arg, "json"))
 			o->format = PROBE_FMT_JSON;
@@ -154,6 +192,62 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 		if (!parse_u32(arg, &o->eng.max_flows) || o->eng.max_flows == 0)
 			return usage_error("--max-flows: '%s' is not a positive integer", arg);
 		break;
+	case 'i': o->iface = arg; break;
+	case OPT_DPDK: o->dpdk_args = arg; break;
+	case OPT_BUSY_POLL: o->busy_poll = true; break;
+	case OPT_XDP_MODE:
+		if (!strcmp(arg, "auto"))
+			o->xdp_mode = PROBE_XDP_AUTO;
+		else if (!strcmp(arg, "zc"))
+			o->xdp_mode = PROBE_XDP_ZC;
+		else if (!strcmp(arg, "copy"))
+			o->xdp_mode = PROBE_XDP_COPY;
+		else
+			return usage_error("--xdp-mode: '%s' is not zc, copy or auto", arg);
+		break;
+	case OPT_XDP_ATTACH:
+		if (!strcmp(arg, "auto"))
+			o->xdp_attach = PROBE_ATTACH_AUTO;
+		else if (!strcmp(arg, "native"))
+			o->xdp_attach = PROBE_ATTACH_NATIVE;
+		else if (!strcmp(arg, "generic"))
+			o->xdp_attach = PROBE_ATTACH_GENERIC;
+		else
+			return usage_error("--xdp-attach: '%s' is not native, generic or auto", arg);
+		break;
+	case OPT_UMEM_FRAMES:
+		if (!parse_u32(arg, &o->umem_frames) || o->umem_frames < 64 ||
+		    (o->umem_frames & (o->umem_frames - 1)))
+			return usage_error("--umem-frames: '%s' is not a power of two >= 64", arg);
+		break;
+	case OPT_PORT: {
+		uint32_t v;
+		if (!parse_u32(arg, &v) || v > UINT16_MAX)
+			return usage_error("--port: '%s' is not a port id", arg);
+		o->dpdk_port = (uint16_t)v;
+		break;
+	}
+	case OPT_QUEUES:
+		if (!parse_u32(arg, &o->queues) || o->queues == 0 || o->queues > 128)
+			return usage_error("--queues: '%s' is not 1..128", arg);
+		break;
+	case OPT_WORKERS:
+		if (!parse_u32(arg, &o->workers) || o->workers == 0 || o->workers > 128)
+			return usage_error("--workers: '%s' is not 1..128", arg);
+		break;
+	case OPT_DURATION:
+		if (!parse_u32(arg, &o->duration_s) || o->duration_s == 0)
+			return usage_error("--duration: '%s' is not a positive number of seconds", arg);
+		break;
+	case OPT_COUNT: {
+		char *end;
+		errno = 0;
+		unsigned long long v = *arg >= '0' && *arg <= '9' ? strtoull(arg, &end, 10) : 0;
+		if (!v || errno || *end)
+			return usage_error("--count: '%s' is not a positive integer", arg);
+		o->count = v;
+		break;
+	}
 	case OPT_BODY_CAP:
 		if (!parse_u32(arg, &o->eng.body_cap))
 			return usage_error("--body-cap: '%s' is not a non-negative integer", arg);
@@ -172,6 +266,9 @@ static void opts_init(struct probe_opts *o)
 	o->eng = eng;
 	o->format = PROBE_FMT_JSON;
 	o->types = GCP_REC_ALL;
+	o->queues = 1;
+	o->workers = 1;
+	o->umem_frames = 4096;
 }
 
 /* getopt_long's own messages would not match our one-line format. */
@@ -196,7 +293,7 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 		return PROBE_EXIT_USAGE;
 	}
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:f:o:Vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return PROBE_EXIT_OK;
@@ -212,7 +309,23 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s' (see --help)", argv[optind]);
-	if (!o->read_path)
-		return usage_error("missing --read FILE (see --help)");
+	int sources = !!o->read_path + !!o->iface + !!o->dpdk_args;
+	if (sources == 0)
+		return usage_error("missing --read FILE, --iface IF or --dpdk ARGS (see --help)");
+	if (sources > 1)
+		return usage_error("--read, --iface and --dpdk are exclusive");
+	if (o->read_path && o->queues > 1)
+		return usage_error("--queues is for live capture; use --workers with --read");
+	if (o->queues > 1 && o->workers > 1 && o->workers != o->queues)
+		return usage_error("--queues %u: one worker per queue (drop --workers)",
+				   (unsigned)o->queues);
+#ifndef GCP_WITH_AFXDP
+	if (o->iface)
+		return usage_error("--iface: built without AF_XDP (GCP_WITH_AFXDP=OFF)");
+#endif
+#ifndef GCP_WITH_DPDK
+	if (o->dpdk_args)
+		return usage_error("--dpdk: built without DPDK (GCP_WITH_DPDK=OFF)");
+#endif
 	return PROBE_RUN;
 }

@@ -12,12 +12,27 @@ enum probe_format { PROBE_FMT_JSON, PROBE_FMT_MSGPACK };
 /* What parse_options() decided: run, or exit with a status right away. */
 enum probe_action { PROBE_RUN, PROBE_EXIT_OK, PROBE_EXIT_USAGE };
 
+enum probe_xdp_mode { PROBE_XDP_AUTO, PROBE_XDP_ZC, PROBE_XDP_COPY };
+enum probe_xdp_attach { PROBE_ATTACH_AUTO, PROBE_ATTACH_NATIVE, PROBE_ATTACH_GENERIC };
+
 struct probe_opts {
 	const char *read_path;
+	const char *iface;        /* AF_XDP live capture */
+	const char *dpdk_args;    /* DPDK live capture: EAL arguments */
+	uint16_t dpdk_port;
+	uint32_t queues;          /* live: queues (one worker each); default 1 */
+	uint32_t workers;         /* software symmetric distributor; default 1 */
+	enum probe_xdp_mode xdp_mode;
+	enum probe_xdp_attach xdp_attach;
+	bool busy_poll;
+	uint32_t umem_frames;     /* AF_XDP frames per queue; default 4096 */
+	uint32_t duration_s;      /* stop after this many seconds (0: never) */
+	uint64_t count;           /* stop after this many packets (0: never) */
 	const char *output_path;  /* NULL or "-": stdout */
 	enum probe_format format;
 	unsigned types;           /* enum gcp_record_type mask */
 	bool stats;
+	const char *rules_path;   /* --rules FILE or NULL */
 	struct gcp_engine_opts eng;
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* gcprobe read loop: bursts from the capture into the engine, records to the output. */
 #include "run.h"
+#include "capture/live.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -142,12 +143,11 @@ static int pump(struct gcp_capture *cap, struct gcp_engine *eng, const struct si
 	return 0;
 }
 
-static void print_stats(const struct gcp_engine *eng)
+/* One JSON line of engine counters (summed over workers by the caller). */
+void probe_print_stats(const struct gcp_stats *stp)
 {
-	struct gcp_stats st = { .sz = sizeof(st) };
+	const struct gcp_stats st = *stp;
 
-	if (gcp_engine_stats(eng, &st))
-		return;
 	fprintf(stderr,
 		"{\"pkts\":%llu,\"bytes\":%llu,\"decode_errors\":%llu,\"non_ip\":%llu,"
 		"\"truncated\":%llu,\"unsupported_link\":%llu,\"tunnels\":%llu,\"frags\":%llu,"
@@ -195,6 +195,38 @@ static int report(const struct probe_opts *o, struct gcp_capture *cap, int cap_r
 	return 0;
 }
 
+/* --rules FILE: compile and give the engine its rule set. */
+static int load_rules(struct gcp_engine *eng, const char *path)
+{
+	char err[512];
+	struct gcp_rules *r = NULL;
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	long n;
+	int rc = -1;
+
+	if (!f) {
+		msg("error", "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
+	    !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n) {
+		msg("error", "%s: cannot read", path);
+		goto out;
+	}
+	text[n] = '\0';
+	if (gcp_rules_compile(text, &r, err, sizeof(err))) {
+		msg("error", "%s: %s", path, err);
+		goto out;
+	}
+	rc = gcp_engine_set_rules(eng, r) ? -1 : 0;
+	gcp_rules_free(r);
+out:
+	free(text);
+	fclose(f);
+	return rc;
+}
+
 int probe_run(const struct probe_opts *o)
 {
 	struct gcp_capture *cap = NULL;
@@ -202,6 +234,9 @@ int probe_run(const struct probe_opts *o)
 	struct sink s = { 0 };
 	int rc;
 
+	/* Live capture and several workers: threads (capture/workers.c). */
+	if (o->iface || o->dpdk_args || o->workers > 1)
+		return probe_run_workers(o);
 	/* Handlers first: a signal that arrives during start-up still ends
 	 * the run through the flush below instead of killing it. */
 	install_signals();
@@ -218,14 +253,19 @@ int probe_run(const struct probe_opts *o)
 		return 1;
 	}
 	int status = 1;
+	if (o->rules_path && load_rules(eng, o->rules_path))
+		goto out;
 	if (sink_open(&s, o))
 		goto out;
 	gcp_engine_subscribe(eng, o->types, on_record, &s);
 	int cap_rc = pump(cap, eng, &s);
 	/* Records of flows still open go out even after an error or a signal. */
 	gcp_engine_flush(eng);
-	if (o->stats)
-		print_stats(eng);
+	if (o->stats) {
+		struct gcp_stats st = { .sz = sizeof(st) };
+		if (!gcp_engine_stats(eng, &st))
+			probe_print_stats(&st);
+	}
 	bool write_failed = sink_close(&s) != 0;
 	status = write_failed ? 1 : report(o, cap, cap_rc, &s);
 out:

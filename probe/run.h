@@ -8,4 +8,7 @@
 /* Exit status for main: 0 done, 1 runtime error (one line on stderr). */
 int probe_run(const struct probe_opts *o);
 
+/* Engine counters as one JSON line on stderr (--stats). */
+void probe_print_stats(const struct gcp_stats *st);
+
 #endif /* GCPROBE_RUN_H */

@@ -11,6 +11,7 @@
 #define DNS_MAX_PENDING 32       /* outstanding queries per flow */
 #define DNS_DEFAULT_TIMEOUT_S 10 /* gcp_engine_opts.dns_timeout_s default */
 #define DNS_TCP_MSG_MAX 65535    /* RFC 1035 4.2.2: two-byte length prefix */
+#define DNS_ANSWERED_MAX 8       /* answered transactions remembered per flow */
 
 /* An outstanding query: what its record needs once the answer comes (or not). */
 struct dns_pending {
@@ -31,9 +32,22 @@ struct dns_tcp_dir {
 	bool lost;       /* a gap broke the framing: ignore the rest */
 };
 
+/*
+ * An answered transaction: a later response with the same id and question
+ * (an mDNS announcement repeated, RFC 6762 8.3; a duplicated datagram)
+ * repeats its answer and is no new transaction (tshark: retransmission).
+ */
+struct dns_answered {
+	uint16_t id, qtype, qclass;
+	bool has_q;
+	uint32_t qhash; /* of the lower-cased wire qname */
+};
+
 struct dns_state {
 	struct dns_pending *head, *tail; /* oldest first */
 	uint32_t npending;
+	struct dns_answered done[DNS_ANSWERED_MAX]; /* ring, ndone used */
+	uint8_t ndone, done_next;
 	bool is_tcp, is_mdns;
 	struct dns_tcp_dir tcp[2];
 };
@@ -271,6 +285,58 @@ static void pending_fill(struct dns_pending *q, const struct dns_msg *m, uint64_
 	q->malformed = m->malformed;
 }
 
+/* ---- answered transactions ---------------------------------------------- */
+
+/* FNV-1a over the name, ASCII letters folded (RFC 4343). */
+static uint32_t qname_hash(const uint8_t *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = name[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32);
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+static void answered_add(struct dns_state *s, const struct dns_pending *q, const struct dns_msg *m)
+{
+	struct dns_answered *a = &s->done[s->done_next];
+
+	a->id = m->id;
+	a->has_q = q->has_q || m->has_q;
+	if (q->has_q) {
+		a->qtype = q->qtype;
+		a->qclass = q->qclass;
+		a->qhash = qname_hash(q->qname, q->qname_len);
+	} else if (m->has_q) {
+		a->qtype = m->qtype;
+		a->qclass = m->qclass;
+		a->qhash = qname_hash(m->qname, m->qname_len);
+	}
+	s->done_next = (uint8_t)((s->done_next + 1) % DNS_ANSWERED_MAX);
+	if (s->ndone < DNS_ANSWERED_MAX)
+		s->ndone++;
+}
+
+static bool answered_seen(const struct dns_state *s, const struct dns_msg *m)
+{
+	uint32_t h = m->has_q ? qname_hash(m->qname, m->qname_len) : 0;
+
+	for (unsigned i = 0; i < s->ndone; i++) {
+		const struct dns_answered *a = &s->done[i];
+		if (a->id != m->id)
+			continue;
+		if (!a->has_q || !m->has_q)
+			return true;
+		if (a->qtype == m->qtype && a->qclass == m->qclass && a->qhash == h)
+			return true;
+	}
+	return false;
+}
+
 static void on_query(struct dns_state *s, struct gcp_dissect_ctx *ctx, const struct dns_msg *m)
 {
 	struct dns_pending tmp;
@@ -319,9 +385,13 @@ static void on_message(struct dns_state *s, struct gcp_dissect_ctx *ctx, const u
 		return;
 	}
 	struct dns_pending *q = pending_take(s, &m);
+	if (!q && answered_seen(s, &m))
+		return; /* a repeat of an answer already reported */
 	emit_response(ctx, &m, q);
-	if (q)
+	if (q) {
+		answered_add(s, q, &m);
 		pending_free(ctx, q);
+	}
 }
 
 /* ---- dissector entry points ------------------------------------------- */
@@ -329,17 +399,26 @@ static void on_message(struct dns_state *s, struct gcp_dissect_ctx *ctx, const u
 static enum gcp_probe_result dns_probe(const uint8_t *data, uint32_t len, int dir)
 {
 	(void)dir;
-	/* TCP form first (RFC 1035 4.2.2): a length prefix that frames a sane header. */
-	if (len >= 2) {
-		uint32_t mlen = gcp_be16(data);
-		if (mlen >= DNS_HDR_LEN && len - 2 >= mlen && gcp_dns_hdr_plausible(data + 2, mlen))
-			return GCP_PROBE_YES;
-		if (mlen >= DNS_HDR_LEN && len - 2 < mlen && len - 2 < DNS_HDR_LEN)
-			return GCP_PROBE_MAYBE;
-	}
 	if (len < 2)
 		return GCP_PROBE_MAYBE;
-	return gcp_dns_hdr_plausible(data, len) ? GCP_PROBE_YES : GCP_PROBE_NO;
+	/*
+	 * TCP form first (RFC 1035 4.2.2): a length prefix that frames a sane
+	 * header. The body may span segments (a GSS-TSIG TKEY query is kBs):
+	 * judge the bytes at hand against the announced length.
+	 */
+	uint32_t mlen = gcp_be16(data);
+	int tcp = DNS_PLAUSIBLE_NO;
+	if (mlen >= DNS_HDR_LEN) {
+		if (len - 2 < DNS_HDR_LEN)
+			return GCP_PROBE_MAYBE;
+		tcp = gcp_dns_hdr_probe(data + 2, len - 2, mlen);
+		if (tcp == DNS_PLAUSIBLE_YES)
+			return GCP_PROBE_YES;
+	}
+	/* UDP form (a datagram is never cut short: "more" cannot apply to it). */
+	if (gcp_dns_hdr_plausible(data, len))
+		return GCP_PROBE_YES;
+	return tcp == DNS_PLAUSIBLE_MORE ? GCP_PROBE_MAYBE : GCP_PROBE_NO;
 }
 
 static void dns_init(void *state, struct gcp_dissect_ctx *ctx)

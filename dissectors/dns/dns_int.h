@@ -120,6 +120,7 @@ struct dns_msg {
 	struct dns_rr an[DNS_MAX_ANSWERS];
 	struct dns_edns edns;
 	bool malformed;      /* something did not parse; what did is kept */
+	uint32_t end;        /* offset past the last section when not malformed */
 };
 
 /*
@@ -131,5 +132,12 @@ bool gcp_dns_msg_scan(struct dns_msg *m, const uint8_t *buf, uint32_t len);
 
 /* Header plausibility for probing; qdcount and sizes vs len. */
 bool gcp_dns_hdr_plausible(const uint8_t *buf, uint32_t len);
+
+enum { DNS_PLAUSIBLE_NO = 0, DNS_PLAUSIBLE_MORE = 1, DNS_PLAUSIBLE_YES = 2 };
+/*
+ * The same on the first avail bytes of a total-byte message (TCP body
+ * still arriving): DNS_PLAUSIBLE_MORE when the bytes at hand cannot tell.
+ */
+int gcp_dns_hdr_probe(const uint8_t *buf, uint32_t avail, uint32_t total);
 
 #endif /* GCP_DNS_INT_H */

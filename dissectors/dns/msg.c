@@ -117,6 +117,7 @@ bool gcp_dns_msg_scan(struct dns_msg *m, const uint8_t *buf, uint32_t len)
 	memset(m, 0, offsetof(struct dns_msg, an));
 	memset(&m->edns, 0, sizeof(m->edns));
 	m->malformed = false;
+	m->end = 0;
 	m->buf = buf;
 	m->len = len;
 	if (len < DNS_HDR_LEN)
@@ -137,6 +138,7 @@ bool gcp_dns_msg_scan(struct dns_msg *m, const uint8_t *buf, uint32_t len)
 		for (unsigned i = 0; i < counts[sec]; i++)
 			if (!resource(m, &off, sec))
 				goto bad;
+	m->end = (uint32_t)off;
 	return true;
 bad:
 	m->malformed = true;
@@ -144,37 +146,66 @@ bad:
 }
 
 /*
- * Probe heuristics: a known opcode, a question count of 1..4 (0 only
- * in an error response or an answer-only response), section counts that fit in len at their
- * minimum sizes (question 5 bytes, RR 11 bytes), and a decodable first
- * question with a sane class.
+ * Probe heuristics: a known opcode, a question count of 0..4, section
+ * counts that fit in the message at their minimum sizes (question 5
+ * bytes, RR 11 bytes), and a decodable first question with a sane class.
+ * avail bytes of a total-byte message are at hand (TCP: the body may
+ * still be arriving); DNS_PLAUSIBLE_MORE when the first question runs
+ * past avail, so that more bytes can tell.
+ *
+ * Queries may carry answers and authority records: mDNS known answers
+ * (RFC 6762 7.1) and probe proposals (RFC 6762 8.2). A question count of
+ * 0 is an error response, an answer-only response (RFC 6762 6), or a
+ * query whose sections all parse and fill the message exactly (judged
+ * on the whole message only): a DNS Cookie query (RFC 7873 5.4) or a
+ * known-answer continuation (RFC 6762 7.2).
  */
-bool gcp_dns_hdr_plausible(const uint8_t *buf, uint32_t len)
+int gcp_dns_hdr_probe(const uint8_t *buf, uint32_t avail, uint32_t total)
 {
-	if (len < DNS_HDR_LEN)
-		return false;
+	if (avail > total)
+		avail = total;
+	if (avail < DNS_HDR_LEN)
+		return DNS_PLAUSIBLE_NO;
 	uint16_t flags = gcp_be16(buf + 2);
 	unsigned op = DNS_OPCODE(flags), qd = gcp_be16(buf + 4);
 	unsigned an = gcp_be16(buf + 6), ns = gcp_be16(buf + 8), ar = gcp_be16(buf + 10);
 	bool resp = flags & DNS_F_QR;
 
 	if (op == 3 || op > 6 || (op == 6 && qd))
-		return false;
-	/* qd 0: an error response, or an mDNS announcement (RFC 6762 18.3). */
-	if (qd > 4 || (qd == 0 && (!resp || (DNS_RCODE(flags) == 0 && an == 0))))
-		return false;
-	if (!resp && (DNS_RCODE(flags) != 0 || (op == 0 && (an || ns))))
-		return false;
-	if ((size_t)qd * 5 + ((size_t)an + ns + ar) * 11 > len - DNS_HDR_LEN)
-		return false;
+		return DNS_PLAUSIBLE_NO;
+	if (qd > 4 || (qd == 0 && resp && DNS_RCODE(flags) == 0 && an == 0))
+		return DNS_PLAUSIBLE_NO;
+	if (!resp && DNS_RCODE(flags) != 0)
+		return DNS_PLAUSIBLE_NO;
+	if ((size_t)qd * 5 + ((size_t)an + ns + ar) * 11 > total - DNS_HDR_LEN)
+		return DNS_PLAUSIBLE_NO;
+	if (qd == 0 && !resp) {
+		struct dns_msg m;
+		if (avail < total) /* such queries are small: judged whole only */
+			return DNS_PLAUSIBLE_NO;
+		gcp_dns_msg_scan(&m, buf, total);
+		return !m.malformed && m.end == total ? DNS_PLAUSIBLE_YES : DNS_PLAUSIBLE_NO;
+	}
 	if (qd == 0)
-		return true;
+		return DNS_PLAUSIBLE_YES;
 
 	uint8_t wire[DNS_NAME_MAX];
 	size_t wlen, off = DNS_HDR_LEN;
-	if (gcp_dns_name_decode(buf, len, &off, wire, &wlen) != DNS_NAME_OK || len - off < 4)
-		return false;
+	int rc = gcp_dns_name_decode(buf, avail, &off, wire, &wlen);
+	if (rc == DNS_NAME_TRUNC && avail < total)
+		return DNS_PLAUSIBLE_MORE;
+	if (rc != DNS_NAME_OK)
+		return DNS_PLAUSIBLE_NO;
+	if (avail - off < 4)
+		return avail < total ? DNS_PLAUSIBLE_MORE : DNS_PLAUSIBLE_NO;
 	uint16_t qtype = gcp_be16(buf + off), qclass = gcp_be16(buf + off + 2) & 0x7fff;
 	return qtype != 0 && (qclass == 1 || qclass == 3 || qclass == 4 || qclass == 254 ||
-			      qclass == 255);
+			      qclass == 255)
+		       ? DNS_PLAUSIBLE_YES
+		       : DNS_PLAUSIBLE_NO;
+}
+
+bool gcp_dns_hdr_plausible(const uint8_t *buf, uint32_t len)
+{
+	return gcp_dns_hdr_probe(buf, len, len) == DNS_PLAUSIBLE_YES;
 }

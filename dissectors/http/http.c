@@ -187,22 +187,57 @@ static enum gcp_probe_result probe_response(const uint8_t *p, uint32_t n)
 	return n < 7 ? GCP_PROBE_MAYBE : GCP_PROBE_YES;
 }
 
-/* RFC 9112 3: method SP request-target SP HTTP-version; any method token
- * (WebDAV, CONNECT, extensions) as long as "HTTP/" follows on the line. */
+/* RFC 9113 3.4: the HTTP/2 connection preface starts with this line
+ * (cleartext h2c with prior knowledge); we do not dissect HTTP/2. */
+static const char h2_preface[] = "PRI * HTTP/2.0";
+#define H2_PREFACE_LEN (sizeof(h2_preface) - 1)
+
+/* 1: the data starts with the preface line; 0: it does not; -1: too
+ * short to tell. */
+static int h2_preface_at(const uint8_t *p, uint32_t n)
+{
+	uint32_t k = n < H2_PREFACE_LEN ? n : (uint32_t)H2_PREFACE_LEN;
+	if (memcmp(p, h2_preface, k) != 0)
+		return 0;
+	return k == H2_PREFACE_LEN ? 1 : -1;
+}
+
+/* RFC 9110 9.3 methods and PATCH (RFC 5789): the only ones accepted
+ * alone on a request line (no target, no version), as tshark does. */
+static bool known_method(const uint8_t *p, size_t n)
+{
+	static const char *const m[] = { "GET",	    "HEAD",  "POST",  "PUT",  "DELETE",
+					 "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strlen(m[i]) == n && memcmp(p, m[i], n) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * RFC 9112 3: method SP request-target SP HTTP-version. A first line
+ * holding "HTTP/" is a request (any method token, WebDAV, CONNECT,
+ * extensions, and also malformed lines such as "GET /HTTP/1.1" or
+ * "GET/ HTTP/1.1" that servers answer with 4xx: the parser keeps what it
+ * can and pairs the response). A known method alone on its line too.
+ * Control bytes before that (TLS, binary protocols) mean no.
+ */
 static enum gcp_probe_result probe_request(const uint8_t *p, uint32_t n)
 {
+	int pri = h2_preface_at(p, n);
+	if (pri)
+		return pri > 0 ? GCP_PROBE_NO : GCP_PROBE_MAYBE;
 	uint32_t i = 0;
-	while (i < n && i < 32 && ((p[i] >= 'A' && p[i] <= 'Z') || p[i] == '-' || p[i] == '_'))
+	while (i < n && i < 32 && is_tchar(p[i]))
 		i++;
-	if (i == n)
-		return GCP_PROBE_MAYBE;
-	if (i == 0 || p[i] != ' ')
-		return GCP_PROBE_NO;
 	uint32_t lim = n < HTTP_PROBE_SCAN ? n : HTTP_PROBE_SCAN;
-	for (uint32_t j = i + 1; j < lim; j++) {
-		if (p[j] == '\r' || p[j] == '\n')
+	for (uint32_t j = 0; j < lim; j++) {
+		uint8_t c = p[j];
+		if (c == '\r' || c == '\n')
+			return (j == i && known_method(p, i)) ? GCP_PROBE_YES : GCP_PROBE_NO;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return GCP_PROBE_NO;
-		if (p[j] == 'H' && j + 5 <= n && memcmp(p + j, "HTTP/", 5) == 0)
+		if (c == 'H' && j + 5 <= n && memcmp(p + j, "HTTP/", 5) == 0)
 			return GCP_PROBE_YES;
 	}
 	return n < HTTP_PROBE_SCAN ? GCP_PROBE_MAYBE : GCP_PROBE_NO;
@@ -250,67 +285,82 @@ static struct http_span span(const uint8_t *base, const uint8_t *p, size_t n)
 	return s;
 }
 
-/* Split a start line into three whitespace-separated parts; the middle
- * one may hold spaces (lenient, RFC 9112 3 last paragraph). */
-static bool split3(struct http_hdr *h, const uint8_t *p, size_t n, bool reason)
+/* status-line = HTTP-version SP status-code SP [ reason-phrase ]. */
+static bool split_status(struct http_hdr *h, const uint8_t *p, size_t n)
 {
 	const uint8_t *e = p + n, *a = p, *b, *c;
 	while (a < e && !is_ows(*a))
 		a++;
+	if (a == p)
+		return false;
 	b = a;
 	while (b < e && is_ows(*b))
 		b++;
-	if (a == p || (b == e && !reason))
-		return false;
 	h->sl[0] = span(h->base, p, (size_t)(a - p));
-	if (reason) { /* status-line: code then optional reason-phrase */
-		c = b;
-		while (c < e && !is_ows(*c))
-			c++;
-		h->sl[1] = span(h->base, b, (size_t)(c - b));
-		while (c < e && is_ows(*c))
-			c++;
-		h->sl[2] = span(h->base, c, (size_t)(e - c));
-		return true;
-	}
-	c = e;
-	while (c > b && is_ows(c[-1]))
-		c--;
-	const uint8_t *v = c;
-	while (v > b && !is_ows(v[-1]))
-		v--;
-	if (v == b)
-		return false;
-	const uint8_t *te = v;
-	while (te > b && is_ows(te[-1]))
-		te--;
-	h->sl[1] = span(h->base, b, (size_t)(te - b));
-	h->sl[2] = span(h->base, v, (size_t)(c - v));
+	c = b;
+	while (c < e && !is_ows(*c))
+		c++;
+	h->sl[1] = span(h->base, b, (size_t)(c - b));
+	while (c < e && is_ows(*c))
+		c++;
+	h->sl[2] = span(h->base, c, (size_t)(e - c));
 	return true;
 }
 
-/* A version that only starts with "HTTP/" (e.g. "HTTP/1.") is kept with
- * an anomaly, as Zeek does; anything else is not a request line. */
+/*
+ * request-line = method SP request-target SP HTTP-version (RFC 9112 3),
+ * read the way tshark reads it: method = the token before the first SP;
+ * the last word is the version when it starts with "HTTP/" and a target
+ * precedes it (the target may hold spaces, RFC 9112 3 last paragraph);
+ * otherwise everything after the method is the target and there is no
+ * version ("GET /HTTP/1.1", "OPTIONS HTTP/1.1"). A known method alone on
+ * the line ("OPTIONS") is kept with neither. A version that only starts
+ * with "HTTP/" ("HTTP/1.") is kept, as Zeek and tshark do. Each of these
+ * departures counts an anomaly; sl[1]/sl[2] stay empty when absent.
+ */
 static bool parse_request_line(struct gcp_dissect_ctx *ctx, struct http_hdr *h, const uint8_t *p,
 			       size_t n)
 {
-	if (!split3(h, p, n, false))
-		return false;
-	for (uint16_t i = 0; i < h->sl[0].len; i++)
-		if (!is_tchar(h->base[h->sl[0].off + i]))
+	const uint8_t *e = p + n, *a = p, *b, *c, *v;
+	while (e > p && is_ows(e[-1]))
+		e--;
+	while (a < e && is_tchar(*a))
+		a++;
+	if (a == p || (a < e && !is_ows(*a)))
+		return false; /* method = token (RFC 9110 9.1) */
+	h->sl[0] = span(h->base, p, (size_t)(a - p));
+	h->sl[1] = h->sl[2] = span(h->base, p, 0);
+	if (a == e) {
+		if (!known_method(p, (size_t)(a - p)))
 			return false;
-	const uint8_t *v = h->base + h->sl[2].off;
-	if (is_version(v, h->sl[2].len))
+		gcp_dctx_anomaly(ctx);
 		return true;
-	if (h->sl[2].len < 5 || memcmp(v, "HTTP/", 5) != 0)
-		return false;
+	}
+	b = a;
+	while (b < e && is_ows(*b))
+		b++;
+	v = e;
+	while (v > b && !is_ows(v[-1]))
+		v--;
+	c = v;
+	while (c > b && is_ows(c[-1]))
+		c--;
+	size_t vn = (size_t)(e - v);
+	if (c > b && vn >= 5 && memcmp(v, "HTTP/", 5) == 0) {
+		h->sl[1] = span(h->base, b, (size_t)(c - b));
+		h->sl[2] = span(h->base, v, vn);
+		if (!is_version(v, vn))
+			gcp_dctx_anomaly(ctx);
+		return true;
+	}
+	h->sl[1] = span(h->base, b, (size_t)(e - b));
 	gcp_dctx_anomaly(ctx);
 	return true;
 }
 
 static bool parse_status_line(struct http_hdr *h, const uint8_t *p, size_t n)
 {
-	if (!split3(h, p, n, true) || !is_version(h->base + h->sl[0].off, h->sl[0].len))
+	if (!split_status(h, p, n) || !is_version(h->base + h->sl[0].off, h->sl[0].len))
 		return false;
 	const uint8_t *s = h->base + h->sl[1].off;
 	if (h->sl[1].len != 3 || !is_digit(s[0]) || !is_digit(s[1]) || !is_digit(s[2]))
@@ -941,6 +991,13 @@ static enum http_step step_idle(struct http_state *st, struct gcp_dissect_ctx *c
 		*used = i;
 		return S_CONT;
 	}
+	if (dir == GCP_DIR_C2S) {
+		int pri = h2_preface_at(p, n);
+		if (pri < 0)
+			return S_MORE;
+		if (pri > 0) /* HTTP/2 from here on (RFC 9113 3.4): not ours */
+			return S_DONE;
+	}
 	if (!d->ts_set) {
 		d->msg_ts = gcp_dctx_now(ctx);
 		d->ts_set = true;
@@ -1308,8 +1365,10 @@ static void emit_tx(struct gcp_dissect_ctx *ctx, const struct http_tx *tx)
 	if (rq) {
 		kv_field(rb, "host", rq, "host");
 		kv_span(rb, "method", rq, 0);
-		kv_span(rb, "url", rq, 1);
-		kv_span(rb, "version", rq, 2);
+		if (rq->sl[1].len) /* absent on "OPTIONS" alone */
+			kv_span(rb, "url", rq, 1);
+		if (rq->sl[2].len) /* absent on "GET /HTTP/1.1" */
+			kv_span(rb, "version", rq, 2);
 	} else if (rs) {
 		kv_span(rb, "version", rs, 0);
 	}

@@ -664,17 +664,80 @@ static uint16_t tls_name_text(const X509_NAME *name, char *out, size_t cap)
 	return n;
 }
 
-/* Subject and issuer of one DER certificate, RFC 2253 text. */
+/*
+ * One DER TLV (X.690 8.1): *tlv and *tlv_len cover tag, length and value so
+ * the element can be handed to OpenSSL whole. Definite lengths only, as
+ * DER requires. Returns the tag, or -1 when malformed.
+ */
+static int der_next(struct gcp_cur *c, const uint8_t **tlv, uint32_t *tlv_len,
+		    struct gcp_cur *val)
+{
+	const uint8_t *start = c->p;
+	int tag = gcp_cur_u8(c);
+	uint32_t len = gcp_cur_u8(c);
+
+	if (len & 0x80) {
+		unsigned nb = len & 0x7f;
+
+		if (nb == 0 || nb > 3)
+			return -1;
+		len = 0;
+		while (nb--)
+			len = len << 8 | gcp_cur_u8(c);
+	}
+	*val = gcp_cur_sub(c, len);
+	if (c->err || val->err)
+		return -1;
+	*tlv = start;
+	*tlv_len = (uint32_t)(val->end - start);
+	return tag;
+}
+
+static uint16_t der_name_text(const uint8_t *tlv, uint32_t len, char *out, size_t cap)
+{
+	const unsigned char *p = tlv;
+	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)len);
+	uint16_t n;
+
+	if (!name)
+		return 0;
+	n = tls_name_text(name, out, cap);
+	X509_NAME_free(name);
+	return n;
+}
+
+/*
+ * Subject and issuer of one DER certificate, RFC 2253 text. Only the two
+ * Name elements of tbsCertificate (RFC 5280 4.1) are decoded: a full
+ * d2i_X509() also decodes the public key, which costs far more than the
+ * rest of the handshake.
+ */
 static void tls_cert_names(struct tls_state *st, const uint8_t *der, uint32_t n)
 {
-	const unsigned char *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)n);
+	struct gcp_cur c = gcp_cur_make(der, n), cert, tbs, v;
+	const uint8_t *tlv, *issuer = NULL;
+	uint32_t tlv_len, issuer_len = 0;
+	int i = 0;
 
-	if (!x)
+	if (der_next(&c, &tlv, &tlv_len, &cert) != 0x30 ||
+	    der_next(&cert, &tlv, &tlv_len, &tbs) != 0x30)
 		return;
-	st->subj_len = tls_name_text(X509_get_subject_name(x), st->subject, sizeof(st->subject));
-	st->iss_len = tls_name_text(X509_get_issuer_name(x), st->issuer, sizeof(st->issuer));
-	X509_free(x);
+	/* [0] version (optional), serial, signature, issuer, validity, subject */
+	for (int tag; (tag = der_next(&tbs, &tlv, &tlv_len, &v)) >= 0; i++) {
+		if (i == 0 && tag == 0xa0) {
+			i = -1; /* the version does not count as a field */
+			continue;
+		}
+		if (i == 2 && tag == 0x30) {
+			issuer = tlv;
+			issuer_len = tlv_len;
+		} else if (i == 4 && tag == 0x30) {
+			st->subj_len = der_name_text(tlv, tlv_len, st->subject, sizeof(st->subject));
+			break;
+		}
+	}
+	if (issuer)
+		st->iss_len = der_name_text(issuer, issuer_len, st->issuer, sizeof(st->issuer));
 }
 
 static void tls_certificate(struct tls_state *st, struct gcp_dissect_ctx *ctx,

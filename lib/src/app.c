@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Application layer glue: dissector choice by port hint + content probe,
- * reassembled stream delivery, and the unconsumed-tail (pending) buffer
- * behind the consumed/needed parse contract. */
+/* Application layer glue: dissector choice (Hyperscan signatures, then
+ * port hint + content probe), reassembled stream delivery, and the
+ * unconsumed-tail (pending) buffer behind the consumed/needed parse
+ * contract. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -87,8 +88,43 @@ static bool eligible(const struct gcp_engine *e, const struct gcp_dissector *d, 
 	return (d->l4_mask & l4) && (d->record_types & e->sub_mask);
 }
 
+/* ---- Hyperscan identification ---------------------------------------------- */
+
+static void hs_release(struct gcp_engine *e, struct gcp_flow *f)
+{
+	gcp_hsid_stop(&e->hsid, &f->hs[0]);
+	gcp_hsid_stop(&e->hsid, &f->hs[1]);
+}
+
+/* Scan new in-order bytes of a direction; the flow's protocol once named. */
+static unsigned hs_step(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
+			uint32_t n)
+{
+	if (f->hs_app || !gcp_hsid_live(&e->hsid, &f->hs[dir]))
+		return f->hs_app;
+	f->hs_app = (uint8_t)gcp_hsid_scan(&e->hsid, &f->hs[dir], d, n);
+	if (f->hs_app)
+		hs_release(e, f);
+	return f->hs_app;
+}
+
+/* Could a signature still name this direction? Then don't give up yet. */
+static bool hs_pending(const struct gcp_engine *e, const struct gcp_flow *f, int dir)
+{
+	return !f->hs_app && gcp_hsid_live(&e->hsid, &f->hs[dir]);
+}
+
+static const struct gcp_dissector *dissector_named(const char *name)
+{
+	for (unsigned i = 0; name && i < gcp_dissector_count; i++)
+		if (!strcmp(gcp_dissectors[i]->name, name))
+			return gcp_dissectors[i];
+	return NULL;
+}
+
 static void attach(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_dissector *d)
 {
+	hs_release(e, f);
 	f->dis = d;
 	f->app_state = GCP_APP_ACTIVE;
 	if (d->state_size) {
@@ -101,6 +137,17 @@ static void attach(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_di
 	}
 	if (d->init)
 		d->init(f->app, &e->ctx);
+}
+
+void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
+			   const struct gcp_dissector *d, uint64_t now)
+{
+	unsigned l4 = f->key.proto == IPPROTO_TCP ? GCP_L4_TCP : GCP_L4_UDP;
+
+	if (f->app_state != GCP_APP_UNKNOWN || !eligible(e, d, l4))
+		return;
+	gcp_engine_ctx(e, f, now);
+	attach(e, f, d);
 }
 
 /*
@@ -133,6 +180,22 @@ static int choose(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8
 		}
 	}
 	return maybe ? GCP_PROBE_MAYBE : GCP_PROBE_NO;
+}
+
+/*
+ * A signature named the flow: its dissector is attached without asking
+ * its probe (signatures are at least as strict, and are what makes a
+ * protocol found off its ports, DNS included). No such dissector, or not
+ * subscribed: the name still goes on the tcp record.
+ */
+static int choose_named(struct gcp_engine *e, struct gcp_flow *f, unsigned app)
+{
+	const struct gcp_dissector *ds = dissector_named(gcp_hsid_name(app));
+
+	if (!ds || !eligible(e, ds, GCP_L4_TCP))
+		return GCP_PROBE_NO;
+	attach(e, f, ds);
+	return f->app_state == GCP_APP_ACTIVE ? GCP_PROBE_YES : GCP_PROBE_NO;
 }
 
 /* ---- feeding ----------------------------------------------------------------- */
@@ -211,6 +274,7 @@ static void probe_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, cons
 	struct gcp_pending *pd = &f->pend[dir];
 	const uint8_t *pd_data = d;
 	uint32_t pd_n = n;
+	unsigned app = hs_step(e, f, dir, d, n);
 
 	if (pd->len) {
 		if (!pending_append(e, pd, d, n, PROBE_MAX_BYTES)) {
@@ -221,8 +285,12 @@ static void probe_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, cons
 		pd_data = pd->buf;
 		pd_n = pd->len;
 	}
-	int r = choose(e, f, dir, pd_data, pd_n);
+	int r = app ? choose_named(e, f, app) : GCP_PROBE_NO;
 
+	if (r != GCP_PROBE_YES)
+		r = choose(e, f, dir, pd_data, pd_n);
+	if (r == GCP_PROBE_NO && hs_pending(e, f, dir))
+		r = GCP_PROBE_MAYBE;
 	if (r == GCP_PROBE_YES) {
 		if (pd->len) {
 			/* Hand the kept bytes over as the first stream data. */
@@ -260,9 +328,17 @@ static void deliver(void *arg, const uint8_t *d, uint32_t n)
 			/* A hole before we know the protocol: stop looking. */
 			f->app_state = GCP_APP_NONE;
 			pending_drop(e, &f->pend[dir]);
+			gcp_hsid_stop(&e->hsid, &f->hs[dir]);
 			return;
 		}
 		probe_stream(e, f, dir, d, n);
+		return;
+	case GCP_APP_NONE:
+		/* No dissector: a signature may still name the flow. */
+		if (d)
+			hs_step(e, f, dir, d, n);
+		else
+			gcp_hsid_stop(&e->hsid, &f->hs[dir]);
 		return;
 	case GCP_APP_ACTIVE:
 		if (!d)
@@ -367,4 +443,5 @@ void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f)
 	}
 	pending_drop(e, &f->pend[0]);
 	pending_drop(e, &f->pend[1]);
+	hs_release(e, f);
 }

@@ -110,6 +110,44 @@ void gcp_dctx_anomaly(struct gcp_dissect_ctx *ctx);
 void *gcp_dctx_alloc(struct gcp_dissect_ctx *ctx, size_t size);
 void gcp_dctx_free(struct gcp_dissect_ctx *ctx, void *p, size_t size);
 
+/*
+ * Is the sender's FIN of direction dir seen (a TCP stream that really
+ * ended, as opposed to one cut off by the capture or the flow timeout)?
+ */
+bool gcp_dctx_fin_seen(const struct gcp_dissect_ctx *ctx, int dir);
+
+/* ---- expected connections (expect.c) --------------------------------- */
+
+#define GCP_EXPECT_DATA_MAX 512 /* payload shared by announcer and expected flow */
+
+/*
+ * A connection announced by a control protocol (FTP PASV/PORT): the flow
+ * orig -> resp:resp_port gets dis attached when it is created, without
+ * probing. Any source port matches (active FTP servers connect from 20
+ * or from anywhere). Both flows must be seen by the same engine: see
+ * docs/ARCHITECTURE.md, "Expected connections".
+ */
+struct gcp_expect {
+	const struct gcp_addr *orig, *resp;
+	uint16_t resp_port;
+	uint8_t ip_version, l4proto;
+	const struct gcp_dissector *dis;
+	const void *data;   /* copied into the entry (len <= GCP_EXPECT_DATA_MAX) */
+	uint32_t len;
+	uint32_t timeout_s; /* life while unmatched; 0: 60 s */
+};
+
+/* Register; returns a handle, 0 when the table is full (counted). */
+uint64_t gcp_dctx_expect(struct gcp_dissect_ctx *ctx, const struct gcp_expect *x);
+/* The entry's payload (both sides may write it), NULL once gone. */
+void *gcp_dctx_expect_data(struct gcp_dissect_ctx *ctx, uint64_t h);
+/* Drop an entry that no flow has matched yet (no-op once matched). */
+void gcp_dctx_expect_cancel(struct gcp_dissect_ctx *ctx, uint64_t h);
+/* In init() of an expected flow: its entry's handle (0 otherwise). The
+ * flow owns the entry from then on and releases it in fini(). */
+uint64_t gcp_dctx_expect_taken(const struct gcp_dissect_ctx *ctx);
+void gcp_dctx_expect_release(struct gcp_dissect_ctx *ctx, uint64_t h);
+
 /* ---- test support (engine.c): drive one dissector without packets ---- */
 
 /*

@@ -65,6 +65,7 @@ struct gcp_rb *gcp_engine_record_begin(struct gcp_engine *e, const struct gcp_fl
 	if (e->silent || !(e->sub_mask & type) || !e->cb)
 		return NULL;
 	gcp_rb_reset(&e->rb);
+	e->rules.nhits = 0;
 	common_keys(e, f, type, ts_ns);
 	return &e->rb;
 }
@@ -73,6 +74,7 @@ void gcp_engine_record_end(struct gcp_engine *e, enum gcp_record_type type, uint
 {
 	struct gcp_record rec = { .type = type, .flow_id = flow_id };
 
+	gcp_rules_put(&e->rules, &e->rb);
 	if (gcp_rb_finish(&e->rb, &rec.data, &rec.len) != 0)
 		return;
 	e->records++;
@@ -104,6 +106,8 @@ static void tcp_record(struct gcp_engine *e, const struct gcp_flow *f)
 	gcp_rb_kv_uint(rb, "missed_bytes", f->rd[0].missed + f->rd[1].missed);
 	if (f->dis)
 		gcp_rb_kv_cstr(rb, "app", f->dis->name);
+	else if (f->hs_app)
+		gcp_rb_kv_cstr(rb, "app", gcp_hsid_name(f->hs_app));
 	gcp_engine_record_end(e, GCP_REC_TCP, f->id);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The engine: one worker's packet path from frame to records. */
 #include "engine.h"
+#include "expect.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -62,6 +63,12 @@ static int take_opts(struct gcp_engine *e, const struct gcp_engine_opts *in)
 	DEFAULT(body_cap, 4096);
 	DEFAULT(decompress, 1);
 	DEFAULT(dns_timeout_s, 10);
+	DEFAULT(hs_ident, 1);
+	DEFAULT(hs_streams, 4096);
+	if (o->hs_ident != 1 && o->hs_ident != -1)
+		return GCP_ERR_INVAL;
+	if (o->hs_streams > (1u << 24))
+		return GCP_ERR_INVAL;
 	if (o->stream_pending_bytes > (1u << GCP_POOL_MAX_SHIFT))
 		return GCP_ERR_INVAL;
 	return GCP_OK;
@@ -78,6 +85,7 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return GCP_ERR_NOMEM;
+	atomic_init(&e->rules.next, NULL);
 	rc = take_opts(e, opts);
 	if (rc)
 		goto fail;
@@ -97,6 +105,10 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	e->rb_ok = true;
 	gcp_pool_init(&e->pool, 0);
 	gcp_reasm_init(&e->reasm, &e->pool, e->opts.reasm_flow_bytes, e->opts.reasm_total_bytes);
+	gcp_rules_run_init(&e->rules);
+	/* Without Hyperscan (no SSSE3, no memory) the port/probe path remains. */
+	if (e->opts.hs_ident == 1)
+		(void)gcp_hsid_init(&e->hsid, e->opts.hs_streams);
 	e->sub_mask = 0;
 	*out = e;
 	return GCP_OK;
@@ -115,6 +127,9 @@ void gcp_engine_destroy(struct gcp_engine *e)
 		gcp_flow_flush(&e->ft, gcp_engine_flow_end, e);
 		gcp_flow_table_fini(&e->ft);
 	}
+	gcp_expect_table_free(e->exp);
+	gcp_hsid_fini(&e->hsid);
+	gcp_rules_run_fini(&e->rules);
 	if (e->dec_ok)
 		gcp_decoder_fini(&e->dec);
 	if (e->rb_ok)
@@ -131,6 +146,24 @@ int gcp_engine_subscribe(struct gcp_engine *e, unsigned mask, gcp_record_cb cb, 
 	e->cb = cb;
 	e->cb_user = user;
 	return GCP_OK;
+}
+
+/* ---- content rules ---------------------------------------------------- */
+
+int gcp_engine_set_rules(struct gcp_engine *e, struct gcp_rules *rules)
+{
+	if (!e)
+		return GCP_ERR_INVAL;
+	return gcp_rules_run_set(&e->rules, rules);
+}
+
+/* Burst boundary: adopt a rule set posted by gcp_engine_set_rules(). */
+static void take_rules(struct gcp_engine *e)
+{
+	if (!gcp_rules_run_pickup(&e->rules))
+		return;
+	e->rb.str_hook = e->rules.rules ? gcp_rules_on_str : NULL;
+	e->rb.hook_user = &e->rules;
 }
 
 /* ---- timers ----------------------------------------------------------- */
@@ -153,6 +186,7 @@ int gcp_engine_advance(struct gcp_engine *e, uint64_t now_ns)
 {
 	if (!e)
 		return GCP_ERR_INVAL;
+	take_rules(e);
 	advance_clock(e, now_ns);
 	return GCP_OK;
 }
@@ -161,6 +195,7 @@ int gcp_engine_flush(struct gcp_engine *e)
 {
 	if (!e)
 		return GCP_ERR_INVAL;
+	take_rules(e);
 	gcp_flow_flush(&e->ft, gcp_engine_flow_end, e);
 	return GCP_OK;
 }
@@ -187,8 +222,11 @@ static void process_pkt(struct gcp_engine *e, const struct gcp_pkt *p)
 
 	if (!f)
 		return;
-	if (created)
+	if (created) {
 		note_new_flow(f, p);
+		if (e->exp)
+			gcp_expect_on_new_flow(e, f, p->ts_ns);
+	}
 	gcp_flow_update(&e->ft, f, p, dir, e->opts.tcp_idle_s, e->opts.udp_idle_s,
 			e->opts.tcp_close_s);
 	if (p->l4proto == IPPROTO_TCP)
@@ -197,11 +235,11 @@ static void process_pkt(struct gcp_engine *e, const struct gcp_pkt *p)
 		gcp_engine_udp_datagram(e, f, p, dir);
 }
 
-int gcp_engine_feed(struct gcp_engine *e, const struct gcp_packet *in)
+static int feed_one(struct gcp_engine *e, const struct gcp_packet *in)
 {
 	struct gcp_pkt p;
 
-	if (!e || !in || (!in->data && in->caplen))
+	if (!in || (!in->data && in->caplen))
 		return GCP_ERR_INVAL;
 	e->pkts++;
 	e->bytes += in->wirelen;
@@ -212,15 +250,24 @@ int gcp_engine_feed(struct gcp_engine *e, const struct gcp_packet *in)
 	return GCP_OK;
 }
 
+int gcp_engine_feed(struct gcp_engine *e, const struct gcp_packet *in)
+{
+	if (!e)
+		return GCP_ERR_INVAL;
+	take_rules(e);
+	return feed_one(e, in);
+}
+
 int gcp_engine_feed_burst(struct gcp_engine *e, const struct gcp_packet *pkts, unsigned n)
 {
 	if (!e || (n && !pkts))
 		return GCP_ERR_INVAL;
+	take_rules(e);
 	for (unsigned i = 0; i < n; i++) {
 		/* Bring the next frame's headers in while this one is decoded. */
 		if (i + 1 < n)
 			__builtin_prefetch(pkts[i + 1].data);
-		int rc = gcp_engine_feed(e, &pkts[i]);
+		int rc = feed_one(e, &pkts[i]);
 
 		if (rc)
 			return rc;
@@ -259,6 +306,11 @@ int gcp_engine_stats(const struct gcp_engine *e, struct gcp_stats *out)
 	st.records = e->records;
 	memcpy(st.records_by_type, e->records_by_type, sizeof(st.records_by_type));
 	st.dissector_errors = e->dissector_errors;
+	st.hs_identified = e->hsid.st_ident;
+	st.hs_streams_full = e->hsid.st_full;
+	st.rules_tagged = e->rules.st_tagged;
+	st.rules_hits_dropped = e->rules.st_dropped;
+	st.rules_swaps = e->rules.st_swaps;
 	size_t n = out->sz < sizeof(st) ? out->sz : sizeof(st);
 
 	memcpy(out, &st, n);

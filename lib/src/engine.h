@@ -10,9 +10,11 @@
 #include "dissect.h"
 #include "flow.h"
 #include "gcprobe/gcprobe.h"
+#include "hsid.h"
 #include "mempool.h"
 #include "reasm.h"
 #include "record.h"
+#include "rules.h"
 
 struct gcp_dissect_ctx {
 	struct gcp_engine *eng;
@@ -22,6 +24,7 @@ struct gcp_dissect_ctx {
 	int dir;               /* direction being delivered (reassembly callback) */
 	bool in_record;
 	enum gcp_record_type rec_type; /* of the record being built */
+	uint64_t exp_taken;    /* expect.c: entry of the flow being attached */
 };
 
 struct gcp_test_sink; /* records kept by the test-support context */
@@ -51,6 +54,9 @@ struct gcp_engine {
 	uint64_t records_by_type[8];
 	uint64_t pending_limit_hits;
 	uint64_t dissector_errors;
+	struct gcp_expect_table *exp; /* expect.c: created on first use */
+	struct gcp_hsid hsid;         /* protocol identification (db NULL: off) */
+	struct gcp_rules_run rules;   /* content rules */
 };
 
 /* app.c: application layer. */
@@ -60,6 +66,9 @@ void gcp_engine_udp_datagram(struct gcp_engine *e, struct gcp_flow *f, const str
 			     int dir);
 /* Flow end: drain reassembly, finish the dissector, release memory. */
 void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f);
+/* Attach dissector d to flow f without probing (expected flows). */
+void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
+			   const struct gcp_dissector *d, uint64_t now);
 /* Point the shared context at flow f. */
 struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f, uint64_t now);
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "hsid.h"
 #include "reasm.h"
 
 struct gcp_dissector;
@@ -81,6 +82,9 @@ struct gcp_flow {
 	struct gcp_reasm_dir rd[2];
 	struct gcp_pending pend[2];
 	uint8_t fin_sent;     /* bit per dir: dissector was told of FIN */
+	/* Hyperscan identification (hsid.c), TCP only. */
+	struct gcp_hsid_dir hs[2];
+	uint8_t hs_app;       /* enum gcp_hsid_app once named */
 };
 
 /* Client and server of a flow. */

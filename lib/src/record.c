@@ -76,6 +76,7 @@ void gcp_rb_reset(struct gcp_rb *rb)
 	msgpack_sbuffer_clear(&rb->sbuf);
 	rb->depth = 0;
 	rb->err = 0;
+	rb->last_key = NULL;
 	rb_open(rb, true);
 }
 
@@ -165,13 +166,17 @@ void gcp_rb_key(struct gcp_rb *rb, const char *key)
 	}
 	size_t n = strlen(key);
 	rb_top(rb)->count++;
+	rb->last_key = rb->depth == 1 ? key : NULL;
 	rb_check(rb, msgpack_pack_str_with_body(&rb->pk, key, n));
 }
 
 void gcp_rb_str(struct gcp_rb *rb, const char *s, size_t len)
 {
-	if (rb_value(rb))
-		rb_check(rb, msgpack_pack_str_with_body(&rb->pk, len ? s : "", len));
+	if (!rb_value(rb))
+		return;
+	if (rb->str_hook && rb->last_key && rb->depth == 1)
+		rb->str_hook(rb->last_key, len ? s : "", len, rb->hook_user);
+	rb_check(rb, msgpack_pack_str_with_body(&rb->pk, len ? s : "", len));
 }
 
 void gcp_rb_cstr(struct gcp_rb *rb, const char *s)

@@ -13,6 +13,9 @@
 
 #define GCP_RB_MAX_DEPTH 8
 
+/* Optional observer of top-level string values (content rules). */
+typedef void (*gcp_rb_str_hook)(const char *key, const char *val, size_t len, void *user);
+
 struct gcp_rb_level {
 	uint32_t hdr_off;  /* offset of the reserved 5-byte header */
 	uint32_t count;
@@ -29,6 +32,9 @@ struct gcp_rb {
 	struct gcp_rb_level lv[GCP_RB_MAX_DEPTH];
 	int depth;          /* open containers */
 	int err;            /* sticky: nesting misuse or allocation failure */
+	gcp_rb_str_hook str_hook; /* NULL: none */
+	void *hook_user;
+	const char *last_key;     /* top-level key awaiting its value (hook only) */
 };
 
 int gcp_rb_init(struct gcp_rb *rb);

@@ -132,16 +132,22 @@ struct fx {
 	uint32_t plen[2];
 };
 
-static struct fx *fx_new(uint8_t l4)
+static struct fx *fx_new_at(uint8_t l4, const char *cli, uint16_t cport, const char *srv,
+			    uint16_t sport)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	cr_assert_not_null(f);
-	f->ctx = gcp_test_dctx_new(NULL, l4, "10.0.0.1", 40000, "10.0.0.53", 53);
+	f->ctx = gcp_test_dctx_new(NULL, l4, cli, cport, srv, sport);
 	cr_assert_not_null(f->ctx);
 	f->st = calloc(1, D->state_size);
 	gcp_test_dctx_set_now(f->ctx, T0);
 	D->init(f->st, f->ctx);
 	return f;
+}
+
+static struct fx *fx_new(uint8_t l4)
+{
+	return fx_new_at(l4, "10.0.0.1", 40000, "10.0.0.53", 53);
 }
 
 static void fx_fini(struct fx *f)
@@ -786,6 +792,220 @@ Test(dns, probe)
 	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_NO);
 }
 
+/* Queries may carry answers (RFC 6762 7.1) and authority records (RFC 6762 8.2). */
+Test(dns, probe_mdns_queries_with_records)
+{
+	struct mb m;
+
+	hdr(&m, 0, 0x0000, 1, 1, 0, 0); /* known-answer query */
+	question(&m, "gomez._sftp-ssh._tcp.local", 16);
+	rr_begin(&m, 16, 4500);
+	cstr(&m, "txtvers=1");
+	rr_end(&m);
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_YES);
+	hdr(&m, 0, 0x0000, 1, 0, 1, 0); /* probe: proposed record in authority */
+	question(&m, "linux.local", 255);
+	rr_begin(&m, 28, 120);
+	raw(&m, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	rr_end(&m);
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_YES);
+}
+
+/* QDCOUNT 0 in a query: only when every section parses and fills the message. */
+Test(dns, probe_query_without_question)
+{
+	struct mb m;
+
+	hdr(&m, 0, 0x0000, 0, 0, 0, 0); /* bare header (cf. RFC 7873 5.4) */
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_YES);
+	hdr(&m, 0x1234, 0x0000, 0, 0, 0, 1); /* DNS Cookie query: OPT only */
+	opt(&m, 1232, 0, false, NULL, 0);
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_YES);
+	u8(&m, 0x42); /* trailing byte: not a clean message */
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_NO);
+	/* answer count but no answer (id < 12: no TCP length-prefix reading) */
+	hdr(&m, 5, 0x0000, 0, 1, 0, 0);
+	u16(&m, 0);
+	u16(&m, 0);
+	cr_expect_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_NO);
+}
+
+/* A TCP message spanning segments is judged on the bytes at hand. */
+Test(dns, probe_tcp_message_larger_than_first_segment)
+{
+	struct mb m;
+	uint8_t seg[1460];
+
+	hdr(&m, 0xcda0, 0x0000, 1, 0, 0, 1); /* GSS-TSIG TKEY query (RFC 3645) */
+	question(&m, "1068-ms-7.309-2c6e448.7a9463b8-b109-11ed-26a3-080027f220e5", 249);
+	name(&m, "1068-ms-7.309-2c6e448.7a9463b8-b109-11ed-26a3-080027f220e5");
+	u16(&m, 249);
+	u16(&m, 255);
+	u32(&m, 0);
+	u16(&m, 3000);
+	memset(m.b + m.n, 0x60, 3000);
+	m.n += 3000;
+	seg[0] = (uint8_t)(m.n >> 8);
+	seg[1] = (uint8_t)m.n;
+	memcpy(seg + 2, m.b, sizeof(seg) - 2);
+	cr_expect_eq(D->probe(seg, sizeof(seg), 0), GCP_PROBE_YES);
+	cr_expect_eq(D->probe(seg, 30, 0), GCP_PROBE_MAYBE, "question still arriving");
+	cr_expect_eq(D->probe(seg, 14, 0), GCP_PROBE_MAYBE, "header only");
+	seg[2 + 12] = 0xc0; /* the question name turned into a forward pointer */
+	cr_expect_eq(D->probe(seg, sizeof(seg), 0), GCP_PROBE_NO);
+}
+
+/* ---- mDNS ---------------------------------------------------------------------- */
+
+static struct fx *fx_mdns(const char *src)
+{
+	return fx_new_at(IPPROTO_UDP, src, 5353, "224.0.0.251", 5353);
+}
+
+static void mdns_answer_only(struct mb *m, unsigned nans)
+{
+	hdr(m, 0, 0x8400, 0, nans, 0, 0);
+	for (unsigned i = 0; i < nans; i++) {
+		name(m, "linux.local");
+		u16(m, 28);
+		u16(m, 0x8001); /* cache flush */
+		u32(m, 120);
+		u16(m, 16);
+		raw(m, "\x20\x01\x06\xf8\x10\x2d\0\0\0\0\0\0\0\0\0", 15);
+		u8(m, i);
+	}
+}
+
+/*
+ * RFC 6762 6: a response has no question; tshark pairs it with the query
+ * of the same id in the conversation (here both go to the group address,
+ * same direction). A later response with that id repeats the answer.
+ */
+Test(dns, mdns_qdcount0_response_paired_and_repeat_dropped)
+{
+	struct fx *f = fx_mdns("10.0.0.7");
+	struct mb m;
+
+	hdr(&m, 0, 0x0000, 2, 0, 0, 0);
+	question(&m, "7.0.0.10.in-addr.arpa", 255);
+	question(&m, "linux.local", 255);
+	udp(f, T0, GCP_DIR_C2S, &m);
+	mdns_answer_only(&m, 4);
+	udp(f, T0 + 2 * MS, GCP_DIR_C2S, &m);
+	cr_assert_eq(nrec(f), 1);
+	const char *j = rec(f, 0);
+	HAS(j, "\"msg_type\":\"query_response\"");
+	HAS(j, "\"id\":0,");
+	HAS(j, "\"qdcount\":0");
+	HAS(j, "\"ancount\":4");
+	HAS(j, "\"ttl\":[120,120,120,120]");
+	HAS(j, "\"rcode\":\"NOERROR\"");
+	HAS(j, "\"qname\":\"7.0.0.10.in-addr.arpa\"");
+	mdns_answer_only(&m, 2); /* announcements with the same id */
+	udp(f, T0 + 700 * MS, GCP_DIR_C2S, &m);
+	mdns_answer_only(&m, 5);
+	udp(f, T0 + 1700 * MS, GCP_DIR_C2S, &m);
+	cr_expect_eq(nrec(f), 1, "repeats of an answered id make no record");
+	/* A new query with the id pairs again. */
+	hdr(&m, 0, 0x0000, 1, 0, 0, 0);
+	question(&m, "linux.local", 28);
+	udp(f, T0 + 2000 * MS, GCP_DIR_C2S, &m);
+	mdns_answer_only(&m, 4);
+	udp(f, T0 + 2001 * MS, GCP_DIR_C2S, &m);
+	fx_fini(f);
+	cr_assert_eq(nrec(f), 2);
+	HAS(rec(f, 1), "\"msg_type\":\"query_response\"");
+	HAS(rec(f, 1), "\"qtype\":\"AAAA\"");
+	cr_expect_eq(anomalies(f), 0);
+	fx_free(f);
+}
+
+/* An unsolicited answer-only response is still reported (no transaction to repeat). */
+Test(dns, mdns_unsolicited_response_reported)
+{
+	struct fx *f = fx_mdns("10.0.0.8");
+	struct mb m;
+
+	mdns_answer_only(&m, 1);
+	udp(f, T0, GCP_DIR_C2S, &m);
+	cr_assert_eq(nrec(f), 1);
+	HAS(rec(f, 0), "\"msg_type\":\"response\"");
+	HAS(rec(f, 0), "\"qdcount\":0");
+	fx_free(f);
+}
+
+/* A repeated response to an answered unicast query is not a second transaction. */
+Test(dns, duplicated_response_dropped_other_question_kept)
+{
+	struct fx *f = pair("example.com", 1, 1, 0, 0, ans_a);
+	struct mb m;
+
+	hdr(&m, 0x1234, 0x8180, 1, 1, 0, 0);
+	question(&m, "EXAMPLE.com", 1);
+	ans_a(&m);
+	udp(f, T0 + 60 * MS, GCP_DIR_S2C, &m);
+	cr_expect_eq(nrec(f), 1, "duplicate dropped");
+	hdr(&m, 0x1234, 0x8180, 1, 1, 0, 0);
+	question(&m, "other.example", 1);
+	ans_a(&m);
+	udp(f, T0 + 70 * MS, GCP_DIR_S2C, &m);
+	cr_assert_eq(nrec(f), 2, "same id, other question: its own record");
+	HAS(rec(f, 1), "\"msg_type\":\"response\"");
+	HAS(rec(f, 1), "\"qname\":\"other.example\"");
+	fx_free(f);
+}
+
+/*
+ * RFC 6762 7.1: a query listing known answers is a query. It never
+ * completes the pending query with the same id, and makes its own record.
+ */
+Test(dns, mdns_known_answer_query_not_merged)
+{
+	struct fx *f = fx_mdns("10.0.0.9");
+	struct mb m;
+
+	hdr(&m, 0, 0x0000, 1, 0, 0, 0);
+	question(&m, "gemini._sftp-ssh._tcp.local", 33);
+	udp(f, T0, GCP_DIR_C2S, &m);
+	hdr(&m, 0, 0x0000, 1, 1, 0, 0);
+	question(&m, "gomez._sftp-ssh._tcp.local", 16);
+	rr_begin(&m, 16, 4500);
+	cstr(&m, "txtvers=1");
+	rr_end(&m);
+	cr_assert_eq(D->probe(m.b, (uint32_t)m.n, 0), GCP_PROBE_YES);
+	udp(f, T0 + 3000 * MS, GCP_DIR_C2S, &m);
+	cr_expect_eq(nrec(f), 0, "a query completes nothing");
+	fx_fini(f);
+	cr_assert_eq(nrec(f), 2);
+	HAS(rec(f, 0), "\"qname\":\"gemini._sftp-ssh._tcp.local\"");
+	HAS(rec(f, 0), "\"msg_type\":\"query\"");
+	HAS(rec(f, 1), "\"qname\":\"gomez._sftp-ssh._tcp.local\"");
+	HAS(rec(f, 1), "\"msg_type\":\"query\"");
+	HAS(rec(f, 1), "\"qtype\":\"TXT\"");
+	HAS(rec(f, 1), "\"ancount\":1");
+	for (unsigned i = 0; i < nrec(f); i++)
+		LACKS(rec(f, i), "query_response");
+	fx_free(f);
+}
+
+/* A query without a question is reported once (its repeat is a retransmission). */
+Test(dns, query_without_question_reported)
+{
+	struct fx *f = fx_new(IPPROTO_UDP);
+	struct mb m;
+
+	hdr(&m, 0, 0x0000, 0, 0, 0, 0);
+	udp(f, T0, GCP_DIR_C2S, &m);
+	udp(f, T0 + MS, GCP_DIR_S2C, &m);
+	fx_fini(f);
+	cr_assert_eq(nrec(f), 1);
+	HAS(rec(f, 0), "\"msg_type\":\"query\"");
+	HAS(rec(f, 0), "\"qdcount\":0");
+	LACKS(rec(f, 0), "\"qname\"");
+	cr_expect_eq(anomalies(f), 0);
+	fx_free(f);
+}
+
 /* ---- TCP ----------------------------------------------------------------------- */
 
 /* Two queries (C2S) and two responses (S2C), each pair in one segment. */
@@ -881,6 +1101,61 @@ Test(dns, tcp_needed_hint_and_gap)
 	cr_expect_eq(res.consumed, qn, "a direction that lost framing is skipped");
 	fx_fini(f);
 	cr_expect_eq(nrec(f), 0);
+	fx_free(f);
+}
+
+/*
+ * GSS-TSIG (RFC 3645): a TKEY query of kBs over TCP, split at 1460 bytes,
+ * its answer carrying TKEY and TSIG. The probe takes the first segment,
+ * the stream yields one paired record.
+ */
+static size_t tkey_msg(uint8_t *out, bool resp, size_t blob)
+{
+	struct mb *m = calloc(1, sizeof(*m));
+	const char *kn = "1068-ms-7.309-2c6e448.7a9463b8-b109-11ed-26a3-080027f220e5";
+
+	hdr(m, 0xcda0, resp ? 0x8000 : 0x0000, 1, resp ? 1 : 0, 0, 1);
+	question(m, kn, 249);
+	for (int sec = resp ? 0 : 1; sec < 2; sec++) {
+		ptr(m, 12);
+		u16(m, sec ? (resp ? 250 : 249) : 249);
+		u16(m, 255);
+		u32(m, 0);
+		u16(m, (unsigned)blob);
+		memset(m->b + m->n, 0x60 + sec, blob);
+		m->n += blob;
+	}
+	out[0] = (uint8_t)(m->n >> 8);
+	out[1] = (uint8_t)m->n;
+	memcpy(out + 2, m->b, m->n);
+	size_t n = m->n + 2;
+	free(m);
+	return n;
+}
+
+Test(dns, tcp_tkey_query_over_segments)
+{
+	static uint8_t q[4096], r[1024];
+	size_t qn = tkey_msg(q, false, 3100), rn = tkey_msg(r, true, 200);
+	struct fx *f = fx_new(IPPROTO_TCP);
+
+	cr_assert_gt(qn, 2 * 1460);
+	cr_expect_eq(D->probe(q, 1460, GCP_DIR_C2S), GCP_PROBE_YES);
+	cr_expect_eq(D->probe(r, (uint32_t)rn, GCP_DIR_S2C), GCP_PROBE_YES);
+	for (size_t off = 0; off < qn; off += 1460)
+		tcp(f, T0 + off, GCP_DIR_C2S, q + off, qn - off < 1460 ? qn - off : 1460);
+	cr_expect_eq(nrec(f), 0);
+	tcp(f, T0 + 2 * MS, GCP_DIR_S2C, r, rn);
+	cr_assert_eq(nrec(f), 1);
+	const char *j = rec(f, 0);
+	HAS(j, "\"msg_type\":\"query_response\"");
+	HAS(j, "\"qtype\":\"TKEY\"");
+	HAS(j, "\"id\":52640");
+	HAS(j, "\"arcount\":1");
+	HAS(j, "\"ttl\":[0]");
+	cr_expect_eq(anomalies(f), 0);
+	fx_fini(f);
+	cr_expect_eq(nrec(f), 1);
 	fx_free(f);
 }
 

@@ -747,3 +747,170 @@ Test(http, byte_at_a_time_matches_one_shot)
 	}
 	drv_free(&one);
 }
+
+/* ---- malformed request lines (tshark's reading) -------------------------- */
+
+Test(http, probe_malformed_request_lines)
+{
+	const struct gcp_dissector *h = &gcp_dissector_http;
+#define P(s) h->probe((const uint8_t *)(s), (uint32_t)(sizeof(s) - 1), GCP_DIR_C2S)
+	cr_assert_eq(P("GET /HTTP/1.1\r\n"), GCP_PROBE_YES);
+	cr_assert_eq(P("OPTIONS HTTP/1.1\n"), GCP_PROBE_YES);
+	cr_assert_eq(P("OPTIONSHTTP/1.1\n"), GCP_PROBE_YES);
+	cr_assert_eq(P("GET/ HTTP/1.1\n"), GCP_PROBE_YES);
+	cr_assert_eq(P("\xc3\x83\xc3\x82 / HTTP/1.\n"), GCP_PROBE_YES);
+	cr_assert_eq(P("OPTIONS\nHost: h\n\n"), GCP_PROBE_YES);
+	cr_assert_eq(P("OPTIONS"), GCP_PROBE_MAYBE);
+	cr_assert_eq(P("PING\r\n"), GCP_PROBE_NO); /* only known methods alone */
+	cr_assert_eq(P("hello world\r\n"), GCP_PROBE_NO);
+	cr_assert_eq(P("\x00\x01HTTP/1.1"), GCP_PROBE_NO);
+#undef P
+}
+
+/* One flow: request bytes, then the response; returns records made. */
+static unsigned one_flow(struct drv *d, const char *req, const char *resp, size_t step)
+{
+	drv_init(d, NULL);
+	drv_feed(d, GCP_DIR_C2S, req, strlen(req), step);
+	drv_feed(d, GCP_DIR_S2C, resp, strlen(resp), step);
+	drv_fin(d, GCP_DIR_C2S);
+	drv_fin(d, GCP_DIR_S2C);
+	drv_end(d);
+	return gcp_test_dctx_nrecords(d->ctx);
+}
+
+static const char R400[] = "HTTP/1.0 400 Bad Request\r\nContent-Length: 3\r\n\r\nbad";
+
+Test(http, request_line_without_version)
+{
+	static const struct {
+		const char *req, *method, *url;
+	} c[] = {
+		{ "GET /HTTP/1.1\nHost: h\n\n", "GET", "/HTTP/1.1" },
+		{ "OPTIONS HTTP/1.1\r\nHost: h\r\n\r\n", "OPTIONS", "HTTP/1.1" },
+		{ "PUT /a b\r\n\r\n", "PUT", "/a b" },
+		{ "CCM_POST /HTTP/1.1 \r\n\r\n", "CCM_POST", "/HTTP/1.1" },
+		{ "OPTIONS\nHost: h\n\n", "OPTIONS", NULL },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct drv d;
+		cr_assert_eq(one_flow(&d, c[i].req, R400, 0), 1, "case %zu", i);
+		expect_str(&d, 0, "method", c[i].method);
+		if (c[i].url)
+			expect_str(&d, 0, "url", c[i].url);
+		else
+			expect_absent(&d, 0, "url");
+		expect_absent(&d, 0, "version");
+		cr_assert_eq(get_uint(&d, 0, "status"), 400);
+		cr_assert_gt(anomalies(&d), 0, "case %zu: no anomaly", i);
+		drv_free(&d);
+	}
+}
+
+Test(http, request_line_partial_version_kept)
+{
+	struct drv d;
+	cr_assert_eq(one_flow(&d, "GET / HTTP/1.\r\nHost: h\r\n\r\n", R400, 0), 1);
+	expect_str(&d, 0, "url", "/");
+	expect_str(&d, 0, "version", "HTTP/1.");
+	cr_assert_eq(anomalies(&d), 1);
+	drv_free(&d);
+}
+
+Test(http, request_line_not_a_request_keeps_response)
+{
+	static const char *const req[] = { "GET/ HTTP/1.1\nHost: h\n\n", "OPTIONSHTTP/1.1\n\n",
+					   "\xc3\x83\xc3\x82 / HTTP/1.\n\n", "PING\r\n\r\n" };
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		struct drv d;
+		cr_assert_eq(one_flow(&d, req[i], R400, 0), 1, "case %zu", i);
+		expect_absent(&d, 0, "method");
+		expect_absent(&d, 0, "url");
+		expect_str(&d, 0, "version", "HTTP/1.0");
+		cr_assert_eq(get_uint(&d, 0, "status"), 400);
+		drv_free(&d);
+	}
+}
+
+Test(http, malformed_lines_byte_at_a_time)
+{
+	static const char req[] = "GET /HTTP/1.1\r\n\r\n"
+				  "OPTIONS\r\nHost: h\r\n\r\n"
+				  "HEAD / HTTP/1.\r\n\r\n";
+	static const char resp[] = "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+				   "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n";
+	struct drv one, byte;
+	cr_assert_eq(one_flow(&one, req, resp, 0), 3);
+	expect_str(&one, 0, "url", "/HTTP/1.1");
+	expect_absent(&one, 0, "version");
+	cr_assert_eq(get_uint(&one, 0, "status"), 403);
+	expect_str(&one, 1, "method", "OPTIONS");
+	expect_absent(&one, 1, "url");
+	expect_str(&one, 1, "host", "h");
+	expect_str(&one, 2, "method", "HEAD");
+	expect_str(&one, 2, "version", "HTTP/1.");
+	cr_assert_eq(get_uint(&one, 2, "status"), 200);
+	static const size_t steps[] = { 1, 2, 5 };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		one_flow(&byte, req, resp, steps[i]);
+		expect_same_records(&one, &byte);
+		cr_assert_eq(anomalies(&one), anomalies(&byte));
+		drv_free(&byte);
+	}
+	drv_free(&one);
+}
+
+/* ---- HTTP/2 connection preface (RFC 9113 3.4) ----------------------------- */
+
+static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+Test(http, h2_preface_probe)
+{
+	const struct gcp_dissector *h = &gcp_dissector_http;
+	const uint8_t *p = (const uint8_t *)H2_PREFACE;
+	cr_assert_eq(h->probe(p, (uint32_t)strlen(H2_PREFACE), GCP_DIR_C2S), GCP_PROBE_NO);
+	cr_assert_eq(h->probe(p, 14, GCP_DIR_C2S), GCP_PROBE_NO);
+	for (uint32_t n = 1; n < 14; n++)
+		cr_assert_eq(h->probe(p, n, GCP_DIR_C2S), GCP_PROBE_MAYBE, "n=%u", n);
+	/* other PRI requests stay HTTP/1 */
+	cr_assert_eq(h->probe((const uint8_t *)"PRI /x HTTP/1.1\r\n", 17, GCP_DIR_C2S),
+		     GCP_PROBE_YES);
+}
+
+static void h2_feed(size_t step)
+{
+	static const uint8_t settings[] = { 0, 0, 0, 4, 0, 0, 0, 0, 0 }; /* empty SETTINGS */
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_feed(&d, GCP_DIR_C2S, H2_PREFACE, strlen(H2_PREFACE), step);
+	drv_feed(&d, GCP_DIR_C2S, settings, sizeof(settings), step);
+	cr_assert_eq(d.status, GCP_PARSE_DONE, "step %zu", step);
+	drv_feed(&d, GCP_DIR_S2C, settings, sizeof(settings), step);
+	cr_assert_eq(d.status, GCP_PARSE_DONE);
+	drv_end(&d);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0, "step %zu", step);
+	cr_assert_eq(anomalies(&d), 0);
+	drv_free(&d);
+}
+
+Test(http, h2_preface_parse_done)
+{
+	static const size_t steps[] = { 0, 1, 3, 7 };
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		h2_feed(steps[i]);
+}
+
+Test(http, h2_preface_after_http1_keeps_earlier_tx)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, GET1);
+	drv_s(&d, GCP_DIR_S2C, RESP1);
+	drv_s(&d, GCP_DIR_C2S, H2_PREFACE);
+	cr_assert_eq(d.status, GCP_PARSE_DONE);
+	drv_end(&d);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "method", "GET");
+	drv_free(&d);
+}

@@ -105,6 +105,13 @@ struct gcp_engine_opts {
 	int decompress;          /**< gunzip/inflate HTTP bodies: 1 yes (default), -1 no */
 	uint32_t dns_timeout_s;  /**< unanswered DNS query timeout; default 10 s */
 	uint32_t worker_id;      /**< index of this engine among workers: keeps flow_id unique across them */
+	/**
+	 * Port-independent protocol identification with Hyperscan
+	 * signatures on the first bytes of each direction: 1 on (default),
+	 * -1 off (dissectors are then chosen by port hint + content probe).
+	 */
+	int hs_ident;
+	uint32_t hs_streams;     /**< flow directions identified at once; default 4096 */
 };
 
 #define GCP_ENGINE_OPTS_INIT { .sz = sizeof(struct gcp_engine_opts) }
@@ -192,6 +199,11 @@ struct gcp_stats {
 	uint64_t records;          /**< records emitted */
 	uint64_t records_by_type[8]; /**< indexed by bit position of the type */
 	uint64_t dissector_errors; /**< protocol violations seen by dissectors */
+	uint64_t hs_identified;    /**< flows named by a Hyperscan signature */
+	uint64_t hs_streams_full;  /**< flow directions not identified: stream pool empty */
+	uint64_t rules_tagged;     /**< records that got a "rules" key */
+	uint64_t rules_hits_dropped; /**< rule ids beyond the per-record cap (16) */
+	uint64_t rules_swaps;      /**< rule sets taken up by the engine */
 };
 
 /** Copy the engine's counters into *st (st->sz must be set). */
@@ -209,6 +221,42 @@ enum gcp_json_flags { GCP_JSON_DEFAULT = 0 };
  */
 GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
 			       size_t bufsz, unsigned flags);
+
+/* ---- content rules ------------------------------------------------- */
+
+/**
+ * A compiled set of content rules (docs/RULES.md): regular expressions
+ * over the record keys host, url, qname and account. A record whose
+ * watched value matches gets "rules": [ids...]. Reference counted and
+ * read-only: one set may serve every engine.
+ */
+struct gcp_rules;
+
+/**
+ * Compile rules text, one rule a line:
+ *   id=1001 field=host pattern=/\.example\.gov$/i
+ * On error *out is NULL and err (when errlen > 0) says which line and
+ * rule id failed and why; returns GCP_ERR_FORMAT (syntax or regex),
+ * GCP_ERR_INVAL or GCP_ERR_NOMEM. Empty text gives an empty set.
+ */
+GCP_API int gcp_rules_compile(const char *text, struct gcp_rules **out, char *err,
+			      size_t errlen);
+
+/** Number of rules in a set. */
+GCP_API unsigned gcp_rules_count(const struct gcp_rules *rules);
+
+/**
+ * Make rules the engine's active set (NULL: no rules). Unlike the other
+ * engine calls this one may run on any thread while the engine's worker
+ * feeds packets: scratch memory is allocated here, and the worker takes
+ * the set up at its next burst boundary (feed, feed_burst, advance,
+ * flush); records from then on are tagged with it. The engine keeps its
+ * own reference; the previous set is released once no engine uses it.
+ */
+GCP_API int gcp_engine_set_rules(struct gcp_engine *eng, struct gcp_rules *rules);
+
+/** Drop the caller's reference (engines keep theirs). NULL is a no-op. */
+GCP_API void gcp_rules_free(struct gcp_rules *rules);
 
 /* ---- capture sources ------------------------------------------------ */
 

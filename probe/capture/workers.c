@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Workers: one engine per queue or core, run-to-completion in bursts; software symmetric distributor; one writer. */
+#include "live.h"
+#include "run.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*
+ * Two ways to feed workers:
+ *  - RSS (NIC, DPDK, AF_XDP queues): worker i polls queue i itself and
+ *    runs each burst to completion; packets are never copied and frames
+ *    go back to the kernel/NIC once gcp_engine_feed_burst returns.
+ *  - One queue (a file, a single-queue device): the main thread reads
+ *    bursts, hashes each packet on its IP address pair so both
+ *    directions (and every fragment) of a flow meet in one worker, and
+ *    copies it into that worker's single-producer ring.
+ * Records: each worker renders into its own buffer and hands it to the
+ * output under one lock, whole records only, so lines never interleave.
+ */
+
+#define WK_BURST 64
+#define RING_SZ (8u << 20)
+#define RING_PKT_MAX (256u * 1024u)
+#define OUT_FLUSH_AT (64u * 1024u)
+#define OUT_BUF (1u << 20)
+#define TICK_LINK (-1) /* ring entry that only advances the engine clock */
+
+struct shared {
+	pthread_mutex_t lock;
+	FILE *out;
+	const char *name;
+	enum probe_format fmt;
+	int write_errno;
+	uint64_t count;            /* stop after this many packets (0: no limit) */
+	atomic_uint_fast64_t taken; /* packets counted against count */
+};
+
+struct ring_ent {
+	uint32_t len;     /* bytes of this entry incl. header, 8-aligned; 0: wrap */
+	uint32_t caplen;
+	uint32_t wirelen;
+	int32_t linktype; /* TICK_LINK: advance the clock to ts_ns */
+	uint64_t ts_ns;
+};
+
+/* Single producer (distributor), single consumer (worker). */
+struct ring {
+	uint8_t *buf;
+	_Atomic uint64_t head; /* written by the producer */
+	_Atomic uint64_t tail; /* written by the consumer */
+	atomic_bool eof;
+};
+
+struct worker {
+	pthread_t th;
+	unsigned id;
+	struct gcp_engine *eng;
+	struct gcp_capture *cap; /* own queue, or NULL when fed from ring */
+	struct ring ring;
+	struct shared *sh;
+	char *out;
+	size_t olen, ocap;
+	uint64_t bad;
+	int bad_status;
+	uint64_t pkts;
+	uint64_t ring_dropped; /* too large for the ring */
+	int rc;
+	bool started;
+};
+
+static atomic_int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_flag, 1); /* lock-free atomics are async-signal-safe */
+}
+
+__attribute__((format(printf, 2, 3)))
+static void msg(const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "gcprobe: %s: ", level);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void nap(long ns)
+{
+	struct timespec ts = { 0, ns };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static bool out_grow(struct worker *w, size_t need)
+{
+	if (w->ocap - w->olen >= need)
+		return true;
+	size_t cap = w->ocap ? w->ocap : OUT_FLUSH_AT * 2;
+	while (cap - w->olen < need) {
+		if (cap > ((size_t)1 << 30))
+			return false;
+		cap *= 2;
+	}
+	char *p = realloc(w->out, cap);
+	if (!p)
+		return false;
+	w->out = p;
+	w->ocap = cap;
+	return true;
+}
+
+static void out_flush(struct worker *w)
+{
+	struct shared *sh = w->sh;
+
+	if (!w->olen)
+		return;
+	pthread_mutex_lock(&sh->lock);
+	if (!sh->write_errno && fwrite(w->out, 1, w->olen, sh->out) != w->olen)
+		sh->write_errno = errno ? errno : EIO;
+	pthread_mutex_unlock(&sh->lock);
+	w->olen = 0;
+}
+
+static void on_record(const struct gcp_record *rec, void *user)
+{
+	struct worker *w = user;
+
+	if (w->sh->fmt == PROBE_FMT_MSGPACK) {
+		if (out_grow(w, rec->len)) {
+			memcpy(w->out + w->olen, rec->data, rec->len);
+			w->olen += rec->len;
+		} else if (!w->bad++) {
+			w->bad_status = GCP_ERR_NOMEM;
+		}
+		return;
+	}
+	/* Render straight into the buffer's tail; grow when it is too small. */
+	size_t want = 4096;
+	for (;;) {
+		if (!out_grow(w, want)) {
+			if (!w->bad++)
+				w->bad_status = GCP_ERR_NOMEM;
+			return;
+		}
+		int n = gcp_record_to_json(rec->data, rec->len, w->out + w->olen, w->ocap - w->olen,
+					   GCP_JSON_DEFAULT);
+		if (n >= 0) {
+			w->olen += (size_t)n;
+			return;
+		}
+		if (n != GCP_ERR_FULL || want >= (256u << 20)) {
+			if (!w->bad++)
+				w->bad_status = n;
+			return;
+		}
+		want = (w->ocap - w->olen) * 2;
+	}
+}
+
+/* ---- run-to-completion on an own queue ---------------------------------- */
+
+/* How many of n packets to take under --count; sets stop at the limit. */
+static unsigned take(struct shared *sh, unsigned n)
+{
+	if (!sh->count)
+		return n;
+	uint64_t before = atomic_fetch_add(&sh->taken, n);
+	if (before + n >= sh->count)
+		atomic_store(&stop_flag, 1);
+	if (before >= sh->count)
+		return 0;
+	return before + n > sh->count ? (unsigned)(sh->count - before) : n;
+}
+
+static void *worker_poll(void *arg)
+{
+	struct worker *w = arg;
+	struct gcp_capture *cap = w->cap;
+	struct gcp_packet pkts[WK_BURST];
+	uint64_t last_tick = now_ns(CLOCK_MONOTONIC);
+	unsigned idle = 0;
+
+	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+		int n = gcp_capture_rx_burst(cap, pkts, WK_BURST);
+		if (n < 0) {
+			w->rc = n;
+			atomic_store(&stop_flag, 1);
+			break;
+		}
+		if (n == 0) {
+			/* Idle: hand out what is rendered, let timers run, then
+			 * sleep on the queue (or spin under --busy-poll). */
+			out_flush(w);
+			uint64_t t = now_ns(CLOCK_MONOTONIC);
+			if (t - last_tick > 500000000ull) {
+				gcp_engine_advance(w->eng, now_ns(CLOCK_REALTIME));
+				last_tick = t;
+			}
+			if (++idle < 64)
+				continue;
+			if (cap->ops->wait)
+				cap->ops->wait(cap, 10);
+			else
+				nap(100000);
+			continue;
+		}
+		idle = 0;
+		unsigned k = take(w->sh, (unsigned)n);
+		if (k)
+			gcp_engine_feed_burst(w->eng, pkts, k);
+		w->pkts += k;
+		if (cap->ops->release)
+			cap->ops->release(cap); /* frames back to the fill ring / mempool */
+		if (w->olen >= OUT_FLUSH_AT)
+			out_flush(w);
+	}
+	gcp_engine_flush(w->eng);
+	out_flush(w);
+	return NULL;
+}
+
+/* ---- software symmetric distributor -------------------------------------- */
+
+static uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ull;
+	k ^= k >> 33;
+	return k;
+}
+
+static uint64_t addr_hash(const uint8_t *a, unsigned n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	for (unsigned i = 0; i < n; i++)
+		h = (h ^ a[i]) * 0x100000001b3ull;
+	return fmix64(h);
+}
+
+/*
+ * Hash of the outer IP address pair, the same for both directions (the
+ * two halves are added). Ports are left out on purpose: IP fragments
+ * after the first carry none and must reach the flow's worker. Tunnels
+ * hash on their outer pair, which keeps each tunnel's flows together.
+ * Anything else (ARP, unknown link types) goes to worker 0.
+ */
+static uint64_t sym_hash(const struct gcp_packet *p)
+{
+	const uint8_t *d = p->data, *end = p->data + p->caplen;
+	unsigned etype;
+
+	switch (p->linktype) {
+	case GCP_LINK_ETHERNET:
+		if (end - d < 14)
+			return 0;
+		etype = (unsigned)d[12] << 8 | d[13];
+		d += 14;
+		while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && end - d >= 4) {
+			etype = (unsigned)d[2] << 8 | d[3];
+			d += 4;
+		}
+		break;
+	case GCP_LINK_LINUX_SLL:
+		if (end - d < 16)
+			return 0;
+		etype = (unsigned)d[14] << 8 | d[15];
+		d += 16;
+		break;
+	case GCP_LINK_LINUX_SLL2:
+		if (end - d < 20)
+			return 0;
+		etype = (unsigned)d[0] << 8 | d[1];
+		d += 20;
+		break;
+	case GCP_LINK_RAW:
+	case GCP_LINK_IPV4:
+	case GCP_LINK_IPV6:
+	case GCP_LINK_NULL:
+	case GCP_LINK_LOOP:
+		if (p->linktype == GCP_LINK_NULL || p->linktype == GCP_LINK_LOOP)
+			d += 4;
+		if (end - d < 1)
+			return 0;
+		etype = (d[0] >> 4) == 6 ? 0x86dd : 0x0800;
+		break;
+	default:
+		return 0;
+	}
+	if (etype == 0x0800 && end - d >= 20 && (d[0] >> 4) == 4)
+		return fmix64(addr_hash(d + 12, 4) + addr_hash(d + 16, 4));
+	if (etype == 0x86dd && end - d >= 40 && (d[0] >> 4) == 6)
+		return fmix64(addr_hash(d + 8, 16) + addr_hash(d + 24, 16));
+	return 0;
+}
+
+static size_t ent_size(uint32_t caplen)
+{
+	return (sizeof(struct ring_ent) + caplen + 7u) & ~(size_t)7u;
+}
+
+/* Copy one packet (or a clock tick when p->linktype is TICK_LINK) into
+ * the ring, waiting while the worker catches up. */
+static void ring_push(struct worker *w, const struct gcp_packet *p)
+{
+	struct ring *r = &w->ring;
+	uint32_t caplen = p->linktype == TICK_LINK ? 0 : p->caplen;
+	size_t need = ent_size(caplen);
+	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	size_t off = head % RING_SZ;
+	size_t room_end = RING_SZ - off;
+
+	if (caplen > RING_PKT_MAX) {
+		w->ring_dropped++;
+		return;
+	}
+	/* An entry never wraps: skip the rest of the buffer when it does not fit. */
+	size_t total = room_end < need ? room_end + need : need;
+	while (head + total - atomic_load_explicit(&r->tail, memory_order_acquire) > RING_SZ)
+		nap(20000);
+	if (room_end < need) {
+		if (room_end >= sizeof(struct ring_ent))
+			((struct ring_ent *)(r->buf + off))->len = 0;
+		head += room_end;
+		off = 0;
+	}
+	struct ring_ent *e = (struct ring_ent *)(r->buf + off);
+	e->len = (uint32_t)need;
+	e->caplen = caplen;
+	e->wirelen = p->wirelen;
+	e->linktype = p->linktype;
+	e->ts_ns = p->ts_ns;
+	if (caplen)
+		memcpy(e + 1, p->data, caplen);
+	atomic_store_explicit(&r->head, head + need, memory_order_release);
+}
+
+static void *worker_ring(void *arg)
+{
+	struct worker *w = arg;
+	struct ring *r = &w->ring;
+	struct gcp_packet pkts[WK_BURST];
+	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	for (;;) {
+		uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (tail == head) {
+			if (atomic_load_explicit(&r->eof, memory_order_acquire) &&
+			    atomic_load_explicit(&r->head, memory_order_acquire) == tail)
+				break;
+			out_flush(w);
+			nap(50000);
+			continue;
+		}
+		unsigned n = 0;
+		uint64_t tick = 0;
+		while (tail != head && n < WK_BURST) {
+			size_t off = tail % RING_SZ;
+			struct ring_ent *e = (struct ring_ent *)(r->buf + off);
+			if (RING_SZ - off < sizeof(*e) || e->len == 0) {
+				tail += RING_SZ - off; /* wrap */
+				continue;
+			}
+			tail += e->len;
+			if (e->linktype == TICK_LINK) {
+				tick = e->ts_ns;
+				break; /* feed what came before the tick, then advance */
+			}
+			pkts[n++] = (struct gcp_packet){ .data = (const uint8_t *)(e + 1),
+							 .caplen = e->caplen, .wirelen = e->wirelen,
+							 .ts_ns = e->ts_ns, .linktype = e->linktype };
+		}
+		if (n)
+			gcp_engine_feed_burst(w->eng, pkts, n);
+		if (tick)
+			gcp_engine_advance(w->eng, tick);
+		w->pkts += n;
+		atomic_store_explicit(&r->tail, tail, memory_order_release);
+		if (w->olen >= OUT_FLUSH_AT)
+			out_flush(w);
+	}
+	gcp_engine_flush(w->eng);
+	out_flush(w);
+	return NULL;
+}
+
+/* Main thread: read the single source and spread it over the workers. */
+static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, struct shared *sh,
+		      bool live, uint64_t deadline)
+{
+	struct gcp_packet pkts[WK_BURST];
+	uint64_t last_tick = now_ns(CLOCK_MONOTONIC);
+	int rc = 0;
+
+	while (!atomic_load(&stop_flag)) {
+		int n = gcp_capture_rx_burst(cap, pkts, WK_BURST);
+		if (n < 0) {
+			rc = n;
+			break;
+		}
+		uint64_t t = now_ns(CLOCK_MONOTONIC);
+		if (deadline && t >= deadline)
+			atomic_store(&stop_flag, 1);
+		if (n == 0) {
+			if (!live)
+				break; /* end of file */
+			if (t - last_tick > 500000000ull) {
+				struct gcp_packet tk = { .linktype = TICK_LINK,
+							 .ts_ns = now_ns(CLOCK_REALTIME) };
+				for (unsigned i = 0; i < nw; i++)
+					ring_push(&wk[i], &tk);
+				last_tick = t;
+			}
+			if (cap->ops->wait)
+				cap->ops->wait(cap, 10);
+			else
+				nap(100000);
+			continue;
+		}
+		unsigned k = take(sh, (unsigned)n);
+		for (unsigned i = 0; i < k; i++)
+			ring_push(&wk[sym_hash(&pkts[i]) % nw], &pkts[i]);
+		if (cap->ops->release)
+			cap->ops->release(cap);
+		/* Every worker's clock follows the source, as one engine's would. */
+		if (k) {
+			struct gcp_packet tk = { .linktype = TICK_LINK, .ts_ns = pkts[k - 1].ts_ns };
+			for (unsigned i = 0; i < nw; i++)
+				ring_push(&wk[i], &tk);
+		}
+	}
+	for (unsigned i = 0; i < nw; i++)
+		atomic_store_explicit(&wk[i].ring.eof, true, memory_order_release);
+	return rc;
+}
+
+/* ---- stats ---------------------------------------------------------------- */
+
+static void sum_stats(struct gcp_stats *a, const struct gcp_stats *b)
+{
+	/* Every field after sz is a uint64_t counter. */
+	uint64_t *pa = (uint64_t *)((char *)a + sizeof(a->sz));
+	const uint64_t *pb = (const uint64_t *)((const char *)b + sizeof(b->sz));
+	size_t n = (sizeof(*a) - sizeof(a->sz)) / sizeof(uint64_t);
+
+	for (size_t i = 0; i < n; i++)
+		pa[i] += pb[i];
+}
+
+static void print_capture_stats(const char *backend, const struct live_backend *lb,
+				struct gcp_capture **caps, unsigned nq, const struct worker *wk,
+				unsigned nw)
+{
+	fprintf(stderr, "{\"capture\":{\"backend\":\"%s\",\"queues\":[", backend);
+	for (unsigned i = 0; i < nq; i++) {
+		struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+		struct live_qstats qs = { 0 };
+		if (caps[i]->ops->stats)
+			caps[i]->ops->stats(caps[i]);
+		gcp_capture_stats(caps[i], &cs);
+		if (lb && lb->qstats)
+			lb->qstats(caps[i], &qs);
+		fprintf(stderr,
+			"%s{\"queue\":%u,\"received\":%llu,\"bytes\":%llu,\"dropped\":%llu,"
+			"\"kernel_dropped\":%llu,\"ring_full\":%llu,\"fill_ring_empty\":%llu,"
+			"\"invalid\":%llu,\"nombuf\":%llu}",
+			i ? "," : "", i, (unsigned long long)cs.pkts, (unsigned long long)cs.bytes,
+			(unsigned long long)cs.dropped, (unsigned long long)qs.kernel_dropped,
+			(unsigned long long)qs.ring_full, (unsigned long long)qs.fill_empty,
+			(unsigned long long)qs.invalid, (unsigned long long)qs.nombuf);
+	}
+	fputs("],\"workers\":[", stderr);
+	for (unsigned i = 0; i < nw; i++)
+		fprintf(stderr, "%s{\"worker\":%u,\"pkts\":%llu,\"too_large\":%llu}", i ? "," : "",
+			i, (unsigned long long)wk[i].pkts, (unsigned long long)wk[i].ring_dropped);
+	fputs("]}}\n", stderr);
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int probe_run_workers(const struct probe_opts *o)
+{
+	const struct live_backend *lb = NULL;
+	const char *backend = "pcapfile";
+	unsigned nq = o->read_path ? 1 : o->queues;
+	unsigned nw = nq > 1 ? nq : o->workers;
+	struct gcp_capture **caps = calloc(nq, sizeof(*caps));
+	struct worker *wk = calloc(nw, sizeof(*wk));
+	struct shared sh = { .fmt = o->format, .count = o->count };
+	char err[512] = "";
+	int status = 1, rc = 0;
+
+	pthread_mutex_init(&sh.lock, NULL);
+	if (!caps || !wk) {
+		msg("error", "out of memory");
+		goto out;
+	}
+	/* Open the input first: a bad input must not clobber --output. */
+	if (o->read_path) {
+		rc = gcp_capture_open_file(o->read_path, &caps[0]);
+		if (rc)
+			snprintf(err, sizeof(err), "%s", gcp_capture_error(NULL));
+	} else {
+#ifdef GCP_WITH_AFXDP
+		if (o->iface)
+			lb = &live_afxdp;
+#endif
+#ifdef GCP_WITH_DPDK
+		if (o->dpdk_args)
+			lb = &live_dpdk;
+#endif
+		if (!lb) {
+			msg("error", "live capture backend not built in");
+			goto out;
+		}
+		backend = lb->name;
+		rc = lb->open(o, caps, nq, err, sizeof(err));
+	}
+	if (rc) {
+		msg("error", "%s", err);
+		goto out;
+	}
+
+	sh.name = o->output_path && strcmp(o->output_path, "-") ? o->output_path : NULL;
+	sh.out = sh.name ? fopen(sh.name, "wb") : stdout;
+	if (!sh.out) {
+		msg("error", "cannot open output %s: %s", sh.name, strerror(errno));
+		goto out;
+	}
+	setvbuf(sh.out, NULL, _IOFBF, OUT_BUF);
+
+	bool fed = nq == 1 && nw > 1;
+	for (unsigned i = 0; i < nw; i++) {
+		struct worker *w = &wk[i];
+		w->id = i;
+		w->sh = &sh;
+		w->cap = fed ? NULL : caps[i];
+		struct gcp_engine_opts eo = o->eng;
+
+		eo.worker_id = i; /* flow ids stay unique across workers */
+		rc = gcp_engine_create(&eo, &w->eng);
+		if (!rc && fed && !(w->ring.buf = malloc(RING_SZ)))
+			rc = GCP_ERR_NOMEM;
+		if (rc) {
+			msg("error", "cannot create worker %u: %s", i, gcp_strerror(rc));
+			goto out_close;
+		}
+		gcp_engine_subscribe(w->eng, o->types, on_record, w);
+	}
+
+	install_signals();
+	/* Workers leave signals to the main thread. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	for (unsigned i = 0; i < nw; i++) {
+		if (pthread_create(&wk[i].th, NULL, fed ? worker_ring : worker_poll, &wk[i])) {
+			msg("error", "cannot start worker %u", i);
+			atomic_store(&stop_flag, 1);
+			break;
+		}
+		wk[i].started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	uint64_t deadline = o->duration_s ?
+		now_ns(CLOCK_MONOTONIC) + (uint64_t)o->duration_s * 1000000000ull : 0;
+	int cap_rc = 0;
+	if (fed) {
+		cap_rc = distribute(caps[0], wk, nw, &sh, !o->read_path, deadline);
+	} else {
+		while (!atomic_load(&stop_flag)) {
+			nap(20000000);
+			if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
+				atomic_store(&stop_flag, 1);
+		}
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		if (wk[i].started)
+			pthread_join(wk[i].th, NULL);
+		if (wk[i].rc && !cap_rc)
+			cap_rc = wk[i].rc;
+	}
+
+	status = 0;
+	if (o->stats) {
+		struct gcp_stats tot = { .sz = sizeof(tot) };
+		for (unsigned i = 0; i < nw; i++) {
+			struct gcp_stats st = { .sz = sizeof(st) };
+			if (!gcp_engine_stats(wk[i].eng, &st))
+				sum_stats(&tot, &st);
+		}
+		probe_print_stats(&tot);
+		print_capture_stats(backend, lb, caps, nq, wk, nw);
+	}
+	if (cap_rc < 0) {
+		msg("error", "%s", gcp_capture_error(caps[0]));
+		status = 1;
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		if (wk[i].bad) {
+			msg("error", "%llu record(s) could not be rendered: %s",
+			    (unsigned long long)wk[i].bad, gcp_strerror(wk[i].bad_status));
+			status = 1;
+		}
+	}
+out_close:
+	if (sh.out) {
+		int crc = sh.out == stdout ? fflush(sh.out) : fclose(sh.out);
+		if (crc && !sh.write_errno)
+			sh.write_errno = errno ? errno : EIO;
+		if (sh.write_errno) {
+			msg("error", "writing %s: %s", sh.name ? sh.name : "stdout",
+			    strerror(sh.write_errno));
+			status = 1;
+		}
+	}
+out:
+	for (unsigned i = 0; wk && i < nw; i++) {
+		gcp_engine_destroy(wk[i].eng);
+		free(wk[i].ring.buf);
+		free(wk[i].out);
+	}
+	for (unsigned i = 0; caps && i < nq; i++)
+		gcp_capture_close(caps[i]);
+	if (lb && lb->fini)
+		lb->fini();
+	free(wk);
+	free(caps);
+	pthread_mutex_destroy(&sh.lock);
+	return status;
+}

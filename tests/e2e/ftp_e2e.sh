@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# FTP end to end: vsftpd and curl in two network namespaces joined by a
+# veth pair (10.232.0.1 server, 10.232.0.2 client), passive and active
+# RETR and STOR of a random 200 KB file, captured with tcpdump in the
+# server namespace; gcprobe must report each transfer with the file's MD5.
+# Usage: ftp_e2e.sh [path/to/gcprobe]
+set -u
+
+GCPROBE=${1:-build/probe/gcprobe}
+SRV=10.232.0.1
+CLI=10.232.0.2
+NS_S=gcpftp-s-$$
+NS_C=gcpftp-c-$$
+VS=gfs$$
+VC=gfc$$
+T=$(mktemp -d /tmp/gcp-ftp-e2e.XXXXXX)
+VSFTPD_PID=
+TCPDUMP_PID=
+
+cleanup() {
+	[ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null
+	[ -n "$VSFTPD_PID" ] && kill "$VSFTPD_PID" 2>/dev/null
+	wait 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	[ -s "$T/vsftpd.log" ] && sed 's/^/vsftpd: /' "$T/vsftpd.log" | tail -20 >&2
+	exit 1
+}
+
+for tool in ip vsftpd curl tcpdump md5sum python3 timeout; do
+	command -v "$tool" >/dev/null || fail "missing tool: $tool"
+done
+[ -x "$GCPROBE" ] || fail "no gcprobe binary at $GCPROBE"
+
+# Network namespaces: the one reason to skip.
+if ! err=$(ip netns add "$NS_S" 2>&1); then
+	echo "SKIP: cannot create network namespace: $err"
+	exit 0
+fi
+ip netns add "$NS_C" || fail "second namespace"
+ip link add "$VS" type veth peer name "$VC" || fail "veth pair"
+ip link set "$VS" netns "$NS_S" && ip link set "$VC" netns "$NS_C" || fail "veth move"
+ip -n "$NS_S" addr add "$SRV/24" dev "$VS"
+ip -n "$NS_C" addr add "$CLI/24" dev "$VC"
+for ns in "$NS_S" "$NS_C"; do
+	ip -n "$ns" link set lo up
+done
+ip -n "$NS_S" link set "$VS" up && ip -n "$NS_C" link set "$VC" up || fail "links up"
+# veth offloads would hand tcpdump 64 KB super-segments; keep wire-sized frames.
+ip netns exec "$NS_S" ethtool -K "$VS" tso off gso off gro off >/dev/null 2>&1 || true
+ip netns exec "$NS_C" ethtool -K "$VC" tso off gso off gro off >/dev/null 2>&1 || true
+
+# Anonymous vsftpd: a read-only root with the file, an upload directory.
+mkdir -p "$T/root/pub" "$T/root/up" "$T/empty"
+head -c 204800 /dev/urandom >"$T/root/pub/file.bin"
+WANT=$(md5sum <"$T/root/pub/file.bin" | cut -d' ' -f1)
+chmod 755 "$T" "$T/root" "$T/root/pub"
+chmod 644 "$T/root/pub/file.bin"
+chmod 555 "$T/root"
+chown ftp "$T/root/up" 2>/dev/null || true
+chmod 777 "$T/root/up"
+cat >"$T/vsftpd.conf" <<EOF
+listen=YES
+listen_ipv6=NO
+listen_address=$SRV
+background=NO
+anonymous_enable=YES
+local_enable=NO
+no_anon_password=YES
+anon_root=$T/root
+write_enable=YES
+anon_upload_enable=YES
+anon_umask=022
+pasv_enable=YES
+pasv_min_port=40000
+pasv_max_port=40100
+port_enable=YES
+connect_from_port_20=YES
+secure_chroot_dir=$T/empty
+seccomp_sandbox=NO
+isolate=NO
+isolate_network=NO
+xferlog_enable=YES
+vsftpd_log_file=$T/vsftpd.log
+dual_log_enable=YES
+EOF
+chmod 600 "$T/vsftpd.conf"
+
+ip netns exec "$NS_S" tcpdump -i "$VS" -s 0 -U --immediate-mode -B 8192 -w "$T/cap.pcap" tcp 2>"$T/tcpdump.err" &
+TCPDUMP_PID=$!
+ip netns exec "$NS_S" vsftpd "$T/vsftpd.conf" 2>"$T/vsftpd.err" &
+VSFTPD_PID=$!
+
+# Wait (bounded) for both to be ready.
+for _ in $(seq 50); do
+	grep -q "listening on" "$T/tcpdump.err" 2>/dev/null &&
+		ip netns exec "$NS_S" bash -c "exec 3<>/dev/tcp/$SRV/21" 2>/dev/null && break
+	sleep 0.2
+done
+kill -0 "$VSFTPD_PID" 2>/dev/null || fail "vsftpd did not start: $(cat "$T/vsftpd.err")"
+
+ftp_cli() {
+	ip netns exec "$NS_C" timeout 30 curl -sS --max-time 25 "$@"
+}
+URL=ftp://$SRV
+ftp_cli -o "$T/dl_pasv.bin" "$URL/pub/file.bin" || fail "passive RETR"
+ftp_cli -P "$CLI" -o "$T/dl_port.bin" "$URL/pub/file.bin" || fail "active RETR"
+ftp_cli -T "$T/root/pub/file.bin" "$URL/up/up_pasv.bin" || fail "passive STOR"
+ftp_cli -P "$CLI" -T "$T/root/pub/file.bin" "$URL/up/up_port.bin" || fail "active STOR"
+for f in "$T/dl_pasv.bin" "$T/dl_port.bin" "$T/root/up/up_pasv.bin" "$T/root/up/up_port.bin"; do
+	[ "$(md5sum <"$f" | cut -d' ' -f1)" = "$WANT" ] || fail "transfer corrupted: $f"
+done
+
+sleep 1.5 # let the capture drain the last packets
+kill -INT "$TCPDUMP_PID"
+wait "$TCPDUMP_PID" 2>/dev/null
+TCPDUMP_PID=
+
+grep -h "dropped\|captured" "$T/tcpdump.err"
+timeout 60 "$GCPROBE" --read "$T/cap.pcap" --types ftp >"$T/records.json" ||
+	fail "gcprobe failed"
+
+python3 - "$T/records.json" "$WANT" <<'EOF' || fail "records do not match"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+want = sys.argv[2]
+cases = [
+    ("RETR", "passive", "download", "/pub/file.bin"),
+    ("RETR", "active", "download", "/pub/file.bin"),
+    ("STOR", "passive", "upload", "/up/up_pasv.bin"),
+    ("STOR", "active", "upload", "/up/up_port.bin"),
+]
+ok = True
+for cmd, mode, direction, name in cases:
+    got = [r for r in recs if r.get("command") == cmd and r.get("mode") == mode]
+    good = [r for r in got if r.get("filename") == name and r.get("direction") == direction
+            and r.get("md5") == want and r.get("md5_complete") is True
+            and r.get("size") == 204800 and r.get("transfer_type") == "I"]
+    status = "ok" if len(got) == 1 and good else "FAIL"
+    ok &= status == "ok"
+    print(f"{status}: {mode} {cmd} {name}: {got}")
+if len(recs) != len(cases):
+    print(f"FAIL: {len(recs)} ftp records, want {len(cases)}")
+    ok = False
+sys.exit(0 if ok else 1)
+EOF
+echo "PASS: ftp e2e (passive/active RETR/STOR, md5 $WANT)"

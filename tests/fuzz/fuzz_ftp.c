@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Fuzz the FTP dissectors: input = [u8 flags] then chunks [u16 len][bytes]
+ * that alternate direction, fed to the control dissector like the engine
+ * does (unconsumed bytes kept, bounded, gap on overflow); then the same
+ * chunks go to an ftpdata flow bound to the first expectation made. */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissect.h"
+#include "engine.h"
+#include "expect.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+extern const struct gcp_dissector gcp_dissector_ftp;
+extern const struct gcp_dissector gcp_dissector_ftpdata;
+
+#define PENDING_MAX (64u * 1024) /* engine default stream_pending_bytes */
+
+struct side {
+	uint8_t *buf;
+	size_t len;
+	bool probed;
+};
+
+/* Offer pending + chunk in an exact-size buffer so ASan sees over-reads. */
+static uint8_t feed(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ctx *ctx,
+		    struct side *s, int dir, const uint8_t *p, size_t n, unsigned flags)
+{
+	size_t len = s->len + n;
+	uint8_t *b = malloc(len ? len : 1);
+
+	if (!b)
+		return GCP_PARSE_ERROR;
+	if (s->len)
+		memcpy(b, s->buf, s->len);
+	if (n)
+		memcpy(b + s->len, p, n);
+	if (!s->probed && len) {
+		(void)dis->probe(b, (uint32_t)len, dir);
+		s->probed = true;
+	}
+	struct gcp_parse_result r = dis->parse(st, ctx, dir, b, (uint32_t)len, flags);
+
+	if (r.consumed > len)
+		abort();
+	free(s->buf);
+	s->buf = NULL;
+	s->len = len - r.consumed;
+	if (s->len > PENDING_MAX) {
+		r = dis->parse(st, ctx, dir, NULL, (uint32_t)s->len, GCP_PF_GAP);
+		s->len = 0;
+	} else if (s->len) {
+		s->buf = malloc(s->len);
+		if (!s->buf)
+			abort();
+		memcpy(s->buf, b + r.consumed, s->len);
+	}
+	free(b);
+	return r.status;
+}
+
+/* One dissector over the chunks; flags as in the header comment. */
+static void run(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ctx *ctx,
+		uint8_t flags, const uint8_t *data, size_t size)
+{
+	struct side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
+	uint8_t status = GCP_PARSE_OK;
+	int dir = flags & 1;
+
+	while (size >= 2 && status == GCP_PARSE_OK) {
+		size_t len = (size_t)data[0] << 8 | data[1];
+
+		data += 2;
+		size -= 2;
+		if (len > size)
+			len = size;
+		/* flags bit 1: a zero-length chunk is a gap of 100 bytes instead. */
+		if (len == 0 && (flags & 2))
+			status = dis->parse(st, ctx, dir, NULL, 100, GCP_PF_GAP).status;
+		else
+			status = feed(dis, st, ctx, &sides[dir], dir, data, len, 0);
+		data += len;
+		size -= len;
+		if (!(flags & 4))
+			dir = !dir; /* flags bit 2: keep one direction */
+	}
+	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
+		status = feed(dis, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
+	if (dis->fini)
+		dis->fini(st, ctx);
+	free(sides[0].buf);
+	free(sides[1].buf);
+}
+
+/* Handle of the first live expectation, 0 if none. */
+static uint64_t first_expectation(struct gcp_dissect_ctx *ctx)
+{
+	struct gcp_expect_table *t = ctx->eng->exp;
+
+	for (uint32_t i = 0; t && i < GCP_EXPECT_MAX; i++)
+		if (t->ents[i].state != GCP_EXP_FREE)
+			return (uint64_t)t->ents[i].gen << 32 | (i + 1);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct gcp_dissect_ctx *ctx;
+	void *st, *dst;
+
+	if (size < 1)
+		return 0;
+	uint8_t flags = data[0];
+
+	ctx = gcp_test_dctx_new(NULL, IPPROTO_TCP, "192.0.2.1", 40000, "192.0.2.2", 21);
+	if (!ctx)
+		return 0;
+	gcp_test_dctx_set_now(ctx, 1700000000ull * 1000000000ull);
+	st = calloc(1, gcp_dissector_ftp.state_size);
+	dst = calloc(1, gcp_dissector_ftpdata.state_size);
+	if (st && dst) {
+		gcp_dissector_ftp.init(st, ctx);
+		run(&gcp_dissector_ftp, st, ctx, flags, data + 1, size - 1);
+		/* flags bit 3: the data flow's FIN was seen. */
+		ctx->flow->th[0].fin = ctx->flow->th[1].fin = (flags >> 3) & 1;
+		ctx->exp_taken = first_expectation(ctx);
+		gcp_dissector_ftpdata.init(dst, ctx);
+		ctx->exp_taken = 0;
+		run(&gcp_dissector_ftpdata, dst, ctx, flags, data + 1, size - 1);
+	}
+	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
+		(void)gcp_test_dctx_json(ctx, i);
+	free(st);
+	free(dst);
+	gcp_test_dctx_free(ctx);
+	return 0;
+}
