@@ -86,6 +86,19 @@ bool mail_ieq(struct mail_view v, const char *s)
 	return v.n == strlen(s) && mail_iprefix(v, s);
 }
 
+bool mail_icontains(struct mail_view v, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (uint32_t i = 0; i + n <= v.n; i++) {
+		struct mail_view t = { v.p + i, v.n - i };
+
+		if (mail_iprefix(t, s))
+			return true;
+	}
+	return false;
+}
+
 struct mail_view mail_trim(struct mail_view v)
 {
 	while (v.n && (v.p[0] == ' ' || v.p[0] == '\t')) {

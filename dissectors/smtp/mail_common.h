@@ -49,6 +49,7 @@ struct mail_view mail_word(struct mail_view v, struct mail_view *rest);
 bool mail_ieq(struct mail_view v, const char *s);        /* case-insensitive equal */
 bool mail_iprefix(struct mail_view v, const char *s);    /* case-insensitive prefix */
 struct mail_view mail_trim(struct mail_view v);          /* drop SP/HT at both ends */
+bool mail_icontains(struct mail_view v, const char *s);  /* case-insensitive search */
 
 /*
  * Probe helper: data starts with one of the words in list (case-

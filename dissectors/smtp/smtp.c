@@ -26,6 +26,7 @@ struct smtp_state {
 	uint8_t phase, hfield;
 	bool data_seen;     /* a message line since DATA: a refusal came too late */
 	bool first_done;    /* headers of the first message were read */
+	bool greeted;       /* the server greeting (RFC 5321 3.1) went by */
 	uint64_t bdat_left;
 	uint8_t q[SMTP_QUEUE];
 	uint8_t qhead, qlen;
@@ -299,8 +300,15 @@ static void smtp_reply(struct smtp_state *st, struct gcp_dissect_ctx *ctx, struc
 		mail_sasl_challenge(&st->s, text); /* RFC 4954 4 */
 		return;
 	}
+	/* The greeting answers no command; it may come after the client's
+	 * first command when the engine held it back while probing. */
+	if (!st->greeted && code == 220) {
+		st->greeted = true;
+		return;
+	}
+	st->greeted = true;
 	if (front < 0)
-		return; /* greeting (220) or an unsolicited 421 */
+		return; /* an unsolicited 421 */
 	q_pop(st);
 	switch (front) {
 	case C_AUTH:
@@ -394,7 +402,8 @@ static enum gcp_probe_result smtp_probe(const uint8_t *data, uint32_t len, int d
 
 	if (dir == GCP_DIR_C2S)
 		return mail_probe_words(data, len, client);
-	/* RFC 5321 4.2: "220" SP / "220-" greeting. */
+	/* RFC 5321 4.2: "220" SP / "220-" greeting. FTP greets with 220 too:
+	 * without "SMTP" in the line the client's EHLO/HELO decides. */
 	static const char greet[] = "220";
 
 	for (uint32_t i = 0; i < 3; i++) {
@@ -405,7 +414,14 @@ static enum gcp_probe_result smtp_probe(const uint8_t *data, uint32_t len, int d
 	}
 	if (len == 3)
 		return GCP_PROBE_MAYBE;
-	return data[3] == ' ' || data[3] == '-' ? GCP_PROBE_YES : GCP_PROBE_NO;
+	if (data[3] != ' ' && data[3] != '-')
+		return GCP_PROBE_NO;
+	const uint8_t *lf = memchr(data, '\n', len);
+	struct mail_view line = { data, lf ? (uint32_t)(lf - data) : len };
+
+	if (mail_icontains(line, "SMTP"))
+		return GCP_PROBE_YES;
+	return mail_icontains(line, "FTP") ? GCP_PROBE_NO : GCP_PROBE_MAYBE;
 }
 
 static void smtp_init(void *state, struct gcp_dissect_ctx *ctx)

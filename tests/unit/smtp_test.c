@@ -232,6 +232,24 @@ Test(smtp, starttls_refused_stays_clear)
 	drv_free(&d);
 }
 
+Test(smtp, greeting_held_back_by_probing)
+{
+	/* A greeting without "SMTP" left the choice to the client's EHLO: the
+	 * engine hands the greeting over after the EHLO. */
+	static const struct step s[] = {
+		{ C2S, "EHLO c\r\n" },
+		{ S2C, "220 mx.example ready\r\n" },
+		{ C2S, "NOOP\r\nSTARTTLS\r\n" },
+		{ S2C, "250 mx\r\n250 ok\r\n220 go ahead\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_script(&d, SMTP, 25, s, 0);
+	expect_str(&d, 0, "encryption", "starttls");
+	drv_free(&d);
+}
+
 Test(smtp, data_refused_returns_to_commands)
 {
 	static const struct step s[] = {
@@ -330,7 +348,9 @@ Test(smtp, probe)
 	const struct gcp_dissector *p = SMTP;
 
 	cr_assert_eq(p->probe((const uint8_t *)"220 mx ESMTP\r\n", 14, S2C), GCP_PROBE_YES);
-	cr_assert_eq(p->probe((const uint8_t *)"220-mx\r\n", 8, S2C), GCP_PROBE_YES);
+	cr_assert_eq(p->probe((const uint8_t *)"220-mx ESMTP Exim\r\n", 19, S2C), GCP_PROBE_YES);
+	cr_assert_eq(p->probe((const uint8_t *)"220-mx\r\n", 8, S2C), GCP_PROBE_MAYBE);
+	cr_assert_eq(p->probe((const uint8_t *)"220 ProFTPD ready\r\n", 19, S2C), GCP_PROBE_NO);
 	cr_assert_eq(p->probe((const uint8_t *)"22", 2, S2C), GCP_PROBE_MAYBE);
 	cr_assert_eq(p->probe((const uint8_t *)"+OK ready\r\n", 11, S2C), GCP_PROBE_NO);
 	cr_assert_eq(p->probe((const uint8_t *)"ehlo x\r\n", 8, C2S), GCP_PROBE_YES);
