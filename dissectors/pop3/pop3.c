@@ -176,7 +176,9 @@ static const struct mail_ops pop3_ops = {
 
 static enum gcp_probe_result pop3_probe(const uint8_t *data, uint32_t len, int dir)
 {
-	static const char *const client[] = { "USER", "CAPA", "APOP", "STLS", "AUTH", NULL };
+	/* Not USER/AUTH: FTP clients send those too (the +OK greeting is
+	 * what normally decides). */
+	static const char *const client[] = { "CAPA", "APOP", "STLS", NULL };
 	static const char *const server[] = { "+OK", NULL };
 
 	return mail_probe_words(data, len, dir == GCP_DIR_C2S ? client : server);

@@ -154,6 +154,7 @@ Test(pop3, probe)
 	cr_assert_eq(p->probe((const uint8_t *)"+O", 2, S2C), GCP_PROBE_MAYBE);
 	cr_assert_eq(p->probe((const uint8_t *)"* OK IMAP\r\n", 11, S2C), GCP_PROBE_NO);
 	cr_assert_eq(p->probe((const uint8_t *)"CAPA\r\n", 6, C2S), GCP_PROBE_YES);
-	cr_assert_eq(p->probe((const uint8_t *)"USER bob\r\n", 10, C2S), GCP_PROBE_YES);
+	cr_assert_eq(p->probe((const uint8_t *)"STLS\r\n", 6, C2S), GCP_PROBE_YES);
+	cr_assert_eq(p->probe((const uint8_t *)"USER bob\r\n", 10, C2S), GCP_PROBE_NO); /* FTP too */
 	cr_assert_eq(p->probe((const uint8_t *)"EHLO x\r\n", 8, C2S), GCP_PROBE_NO);
 }
