@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "../smtp/mail_common.h"
 #include "cursor.h"
 #include "dissect.h"
 #include "tls.h"
@@ -807,6 +808,8 @@ static void tls_emit(struct tls_state *st, struct gcp_dissect_ctx *ctx)
 		return;
 	st->emitted = true;
 	uint64_t ts = st->ts ? st->ts : gcp_dctx_flow(ctx)->first_ts;
+
+	gcp_mail_implicit_tls(ctx, ts); /* SMTPS/IMAPS/POP3S: a mail record too */
 	struct gcp_rb *rb = gcp_dctx_record_begin(ctx, GCP_REC_HTTP, ts);
 
 	if (!rb)
@@ -1195,7 +1198,7 @@ static const uint16_t tls_ports[] = { 443, 8443, 465, 993, 995, 636, 990, 5061 }
 
 const struct gcp_dissector gcp_dissector_tls = {
 	.name = "tls",
-	.record_types = GCP_REC_HTTP,
+	.record_types = GCP_REC_HTTP | GCP_REC_MAIL, /* mail: implicit TLS ports */
 	.l4_mask = GCP_L4_TCP,
 	.ports = tls_ports,
 	.nports = sizeof(tls_ports) / sizeof(tls_ports[0]),

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Fuzz the SMTP, POP3 and IMAP dissectors: input = [u8 flags] then chunks
+ * [u16 len][bytes] that alternate direction, fed like the engine does
+ * (unconsumed bytes kept and offered again, bounded, gap on overflow).
+ * flags bits 0-1 pick the dissector, bit 2 turns empty chunks into gaps,
+ * bit 3 keeps one direction, bit 4 starts with the client. */
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissect.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+extern const struct gcp_dissector gcp_dissector_smtp, gcp_dissector_pop3, gcp_dissector_imap;
+
+#define PENDING_MAX (64u * 1024) /* engine default stream_pending_bytes */
+
+struct side {
+	uint8_t *buf;
+	size_t len;
+	bool probed;
+};
+
+/* Offer pending + chunk in an exact-size buffer so ASan sees over-reads. */
+static uint8_t feed(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ctx *ctx,
+		    struct side *s, int dir, const uint8_t *p, size_t n, unsigned flags)
+{
+	size_t len = s->len + n;
+	uint8_t *b = malloc(len ? len : 1);
+
+	if (!b)
+		abort();
+	if (s->len)
+		memcpy(b, s->buf, s->len);
+	if (n)
+		memcpy(b + s->len, p, n);
+	if (!s->probed && len) {
+		(void)dis->probe(b, (uint32_t)len, dir);
+		s->probed = true;
+	}
+	struct gcp_parse_result r = dis->parse(st, ctx, dir, b, (uint32_t)len, flags);
+
+	if (r.consumed > len)
+		abort();
+	free(s->buf);
+	s->buf = NULL;
+	s->len = len - r.consumed;
+	if (r.status != GCP_PARSE_OK) {
+		s->len = 0;
+	} else if (s->len > PENDING_MAX) {
+		/* Like app.c: over the bound the tail becomes a gap. */
+		r = dis->parse(st, ctx, dir, NULL, (uint32_t)s->len, GCP_PF_GAP);
+		s->len = 0;
+	} else if (s->len) {
+		s->buf = malloc(s->len);
+		if (!s->buf)
+			abort();
+		memcpy(s->buf, b + r.consumed, s->len);
+	}
+	free(b);
+	return r.status;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct gcp_dissector *const dis[] = {
+		&gcp_dissector_smtp, &gcp_dissector_pop3, &gcp_dissector_imap, &gcp_dissector_smtp,
+	};
+	static const uint16_t port[] = { 25, 110, 143, 587 };
+	struct side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
+	uint8_t status = GCP_PARSE_OK;
+
+	if (size < 1)
+		return 0;
+	uint8_t flags = data[0];
+	const struct gcp_dissector *d = dis[flags & 3];
+	int dir = flags & 16 ? GCP_DIR_C2S : GCP_DIR_S2C;
+
+	data++;
+	size--;
+	/* A small flow table: the context is made for every input. */
+	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
+
+	o.node_name = "fuzz";
+	o.max_flows = 16;
+	struct gcp_dissect_ctx *ctx =
+		gcp_test_dctx_new(&o, IPPROTO_TCP, "192.0.2.1", 40000, "192.0.2.2", port[flags & 3]);
+
+	if (!ctx)
+		return 0;
+	gcp_test_dctx_set_now(ctx, 1700000000ull * 1000000000ull);
+	void *st = calloc(1, d->state_size);
+
+	if (!st)
+		goto out;
+	d->init(st, ctx);
+	while (size >= 2 && status == GCP_PARSE_OK) {
+		size_t len = (size_t)data[0] << 8 | data[1];
+
+		data += 2;
+		size -= 2;
+		if (len > size)
+			len = size;
+		if (len == 0 && (flags & 4)) {
+			free(sides[dir].buf);
+			sides[dir].buf = NULL;
+			sides[dir].len = 0;
+			status = d->parse(st, ctx, dir, NULL, 100, GCP_PF_GAP).status;
+		} else {
+			status = feed(d, st, ctx, &sides[dir], dir, data, len, 0);
+		}
+		data += len;
+		size -= len;
+		if (!(flags & 8))
+			dir = !dir;
+	}
+	/* Flow end: pending bytes offered once more with FIN, then fini. */
+	for (int i = 0; i < 2 && status == GCP_PARSE_OK; i++)
+		status = feed(d, st, ctx, &sides[i], i, NULL, 0, GCP_PF_FIN);
+	d->fini(st, ctx);
+	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
+		(void)gcp_test_dctx_json(ctx, i);
+out:
+	free(sides[0].buf);
+	free(sides[1].buf);
+	free(st);
+	gcp_test_dctx_free(ctx);
+	return 0;
+}
