@@ -21,6 +21,7 @@ Python standard library only.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -486,6 +487,117 @@ def dns_ttls(m):
     return "|".join(ttls) if ttls else None
 
 
+# Answer rdata in our presentation form (dig's, RFC 1035 5.1): written
+# only for the types whose tshark fields give every byte of it. Names:
+# as on the wire (case kept), no trailing dot, the root as "."; only
+# names of plain characters, since how tshark escapes the others is not
+# ours to mirror (a label holding a '.' itself, "\\." for us, cannot be
+# told apart in tshark's text; the corpus has none). Our limits:
+# DNS_MAX_ANSWERS answers per record and DNS_ANSWER_TEXT_MAX - 1 bytes
+# of text per answer (dissectors/dns).
+DNS_MAX_ANSWERS = 64
+DNS_ANSWER_TEXT_MAX = 2048
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*")
+PLAIN_TEXT = re.compile(r"[\x20-\x7e]*")
+
+
+def rr_name(rr, field):
+    v = rr.get(field)
+    if v == "<Root>":
+        return "."
+    if isinstance(v, str) and PLAIN_NAME.fullmatch(v):
+        return v
+    return None
+
+
+def rr_int(rr, field):
+    v = rr.get(field)
+    return str(num(v)) if isinstance(v, str) else None
+
+
+def rr_txt(rr):
+    """TXT: each <character-string> quoted; only printable ASCII without
+    '"' or '\\' (no escape to mirror), each as long as its length byte."""
+    txt, lens = as_list(rr.get("dns.txt")), as_list(rr.get("dns.txt.length"))
+    if not txt or len(txt) != len(lens):
+        return None
+    out = []
+    for t, n in zip(txt, lens):
+        if not isinstance(t, str) or not isinstance(n, str) or \
+                not PLAIN_TEXT.fullmatch(t) or '"' in t or "\\" in t or \
+                len(t) != num(n):
+            return None
+        out.append('"%s"' % t)
+    return " ".join(out)
+
+
+def rr_join(*parts):
+    return None if any(p is None for p in parts) else " ".join(parts)
+
+
+def rr_text(rr):
+    """Presentation text of one answer RR, or None when tshark's fields
+    do not fix it exactly."""
+    rtype = rr.get("dns.resp.type")
+    rdlen = rr.get("dns.resp.len")
+    if not isinstance(rtype, str) or not isinstance(rdlen, str):
+        return None
+    rtype, rdlen = num(rtype), num(rdlen)
+    if rtype == 1:
+        v = rr.get("dns.a")
+        return v if rdlen == 4 and isinstance(v, str) else None
+    if rtype == 28:
+        v = rr.get("dns.aaaa")
+        # tshark prints AAAA with inet_ntop's canonical form (RFC 5952)
+        return v if rdlen == 16 and isinstance(v, str) else None
+    if rtype == 5:
+        return rr_name(rr, "dns.cname")
+    if rtype == 2:
+        return rr_name(rr, "dns.ns")
+    if rtype == 12:
+        return rr_name(rr, "dns.ptr.domain_name")
+    if rtype == 15:
+        return rr_join(rr_int(rr, "dns.mx.preference"),
+                       rr_name(rr, "dns.mx.mail_exchange"))
+    if rtype == 16:
+        return rr_txt(rr)
+    if rtype == 33:
+        return rr_join(rr_int(rr, "dns.srv.priority"),
+                       rr_int(rr, "dns.srv.weight"),
+                       rr_int(rr, "dns.srv.port"),
+                       rr_name(rr, "dns.srv.target"))
+    if rtype == 6:
+        return rr_join(rr_name(rr, "dns.soa.mname"),
+                       rr_name(rr, "dns.soa.rname"),
+                       rr_int(rr, "dns.soa.serial_number"),
+                       rr_int(rr, "dns.soa.refresh_interval"),
+                       rr_int(rr, "dns.soa.retry_interval"),
+                       rr_int(rr, "dns.soa.expire_limit"),
+                       rr_int(rr, "dns.soa.minimum_ttl"))
+    return None
+
+
+def dns_answers(m):
+    """The answer section's rdata texts in order, or None unless every
+    answer RR is shown by tshark and of a type rr_text renders."""
+    ans = m.get("Answers")
+    count = m.get("dns.count.answers")
+    if not isinstance(ans, dict) or not isinstance(count, str):
+        return None
+    count = num(count)
+    # identical RR summaries are merged into one list by
+    # --no-duplicate-keys (order lost): any list means leave it out
+    rrs = list(ans.values())
+    if count == 0 or count > DNS_MAX_ANSWERS or len(rrs) != count or \
+            not all(isinstance(rr, dict) for rr in rrs):
+        return None
+    texts = [rr_text(rr) for rr in rrs]
+    if any(t is None or len(t.encode()) >= DNS_ANSWER_TEXT_MAX
+           for t in texts):
+        return None
+    return "|".join(texts)
+
+
 def dns_flags(m):
     """(is_response, opcode, rcode); the rcode includes the upper 8 bits
     an OPT record carries (RFC 6891 6.1.3), which tshark shows apart."""
@@ -509,6 +621,9 @@ def dns_keys(q, r):
         ttl = dns_ttls(r["dns"])
         if ttl:
             keys["ttl"] = ttl
+        answers = dns_answers(r["dns"])
+        if answers is not None:
+            keys["answers"] = answers
     keys["msg_type"] = ("query_response" if q is not None and r is not None
                         else "query" if q is not None else "response")
     return keys
