@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* gcprobe command line parsing (getopt_long, one error line on misuse). */
 #include "options.h"
+#include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,6 +50,11 @@ static const char usage_text[] =
 	"                           then (live, workers) per-queue capture counters\n"
 	"      --rules FILE         content rules (docs/RULES.md) tagging records\n"
 	"      --no-hs-ident        identify protocols by port hint and probes only\n"
+	"      --config FILE        read options from FILE (docs/gcprobe.conf.example);\n"
+	"                           command-line options override it\n"
+	"      --check-config FILE  validate FILE (and its rules), print ok, exit\n"
+	"      --stats-interval S   with --types ...,stats: a stats record every S\n"
+	"                           seconds (default 10; 0: only at exit)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
 
@@ -58,6 +64,7 @@ enum {
 	OPT_XDP_MODE, OPT_XDP_ATTACH, OPT_BUSY_POLL, OPT_UMEM_FRAMES, OPT_DPDK, OPT_PORT,
 	OPT_QUEUES, OPT_WORKERS, OPT_DURATION, OPT_COUNT,
 	OPT_RULES, OPT_NO_HS_IDENT,
+	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_STATS_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -88,8 +95,13 @@ static const struct option long_opts[] = {
 	{ "no-hs-ident", no_argument, NULL, OPT_NO_HS_IDENT },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "check-config", required_argument, NULL, OPT_CHECK_CONFIG },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ NULL, 0, NULL, 0 },
 };
+
+static const char *err_where; /* "FILE:LINE" while applying a config file */
 
 __attribute__((format(printf, 1, 2)))
 static enum probe_action usage_error(const char *fmt, ...)
@@ -97,6 +109,8 @@ static enum probe_action usage_error(const char *fmt, ...)
 	va_list ap;
 
 	fputs("gcprobe: error: ", stderr);
+	if (err_where)
+		fprintf(stderr, "%s: ", err_where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -153,6 +167,10 @@ static bool valid_ip(const char *s)
 /* One option with its argument; PROBE_RUN means "keep going". */
 static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 {
+	if ((c == 'r' || c == 'i' || c == OPT_DPDK) && o->src_from_file && !err_where) {
+		o->read_path = o->iface = o->dpdk_args = NULL; /* the command line wins */
+		o->src_from_file = false;
+	}
 	switch (c) {
 	case 'r': o->read_path = arg; break;
 	case 'o': o->output_path = arg; break;
@@ -252,10 +270,34 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 		if (!parse_u32(arg, &o->eng.body_cap))
 			return usage_error("--body-cap: '%s' is not a non-negative integer", arg);
 		break;
+	case OPT_CONFIG:
+	case OPT_CHECK_CONFIG:
+		break; /* taken by the first pass */
+	case OPT_STATS_INTERVAL:
+		if (!probe_parse_seconds(arg, &o->stats_interval_s))
+			return usage_error("--stats-interval: '%s' is not a number of seconds", arg);
+		break;
 	default:
 		return PROBE_EXIT_USAGE;
 	}
 	return PROBE_RUN;
+}
+
+enum probe_action probe_apply_named(const char *name, const char *arg, struct probe_opts *o,
+				    const char *where)
+{
+	enum probe_action a;
+
+	for (const struct option *lo = long_opts; lo->name; lo++) {
+		if (strcmp(lo->name, name))
+			continue;
+		err_where = where;
+		a = apply_opt(lo->val, arg, o);
+		err_where = NULL;
+		return a;
+	}
+	fprintf(stderr, "gcprobe: error: %s: unknown key '%s'\n", where, name);
+	return PROBE_EXIT_USAGE;
 }
 
 static void opts_init(struct probe_opts *o)
@@ -265,7 +307,8 @@ static void opts_init(struct probe_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->eng = eng;
 	o->format = PROBE_FMT_JSON;
-	o->types = GCP_REC_ALL;
+	o->types = GCP_REC_ALL & ~(unsigned)GCP_REC_STATS; /* stats: only when named */
+	o->stats_interval_s = 10;
 	o->queues = 1;
 	o->workers = 1;
 	o->umem_frames = 4096;
@@ -293,6 +336,16 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 		return PROBE_EXIT_USAGE;
 	}
 	opterr = 0;
+	/* First pass: --config / --check-config, so the command line overrides the file. */
+	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
+		if (c == OPT_CONFIG || c == OPT_CHECK_CONFIG) {
+			o->config_path = optarg;
+			o->check_config |= c == OPT_CHECK_CONFIG;
+		}
+	}
+	if (o->config_path && probe_config_load(o->config_path, o))
+		return PROBE_EXIT_USAGE;
+	optind = 0; /* glibc: full rescan */
 	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
@@ -327,5 +380,7 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 	if (o->dpdk_args)
 		return usage_error("--dpdk: built without DPDK (GCP_WITH_DPDK=OFF)");
 #endif
+	if (o->check_config)
+		return probe_config_check(o);
 	return PROBE_RUN;
 }

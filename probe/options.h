@@ -34,9 +34,24 @@ struct probe_opts {
 	bool stats;
 	const char *rules_path;   /* --rules FILE or NULL */
 	struct gcp_engine_opts eng;
+	/* ---- service: config file, reload, stats records (probe/config.c) ---- */
+	const char *config_path;  /* --config / --check-config FILE */
+	bool check_config;        /* --check-config: validate, print "ok", exit */
+	bool src_from_file;       /* the capture source came from the file */
+	uint32_t stats_interval_s; /* stats records every N s (default 10; 0: at exit only) */
+	const char **sinks;       /* [output] sink= lines, in order (for probe/sink/) */
+	unsigned nsinks;
+	unsigned rules_line;      /* line of [rules] file= (0: from the command line) */
 };
 
 /* Fills *o; prints usage, version or one error line itself. */
 enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *o);
+
+/*
+ * Apply one option by its long name (no dashes), as the command line
+ * would; errors are one line prefixed with where ("FILE:LINE").
+ */
+enum probe_action probe_apply_named(const char *name, const char *arg, struct probe_opts *o,
+				    const char *where);
 
 #endif /* GCPROBE_OPTIONS_H */

@@ -2,6 +2,7 @@
 /* gcprobe read loop: bursts from the capture into the engine, records to the output. */
 #include "run.h"
 #include "capture/live.h"
+#include "stats_rec.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +47,7 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	probe_hup_install();
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -129,16 +131,43 @@ static int sink_close(struct sink *s)
 	return 0;
 }
 
+/* ---- service: stats records, SIGHUP (stats_rec.c) ---- */
+static void run_stats(const struct probe_opts *o, struct gcp_engine *eng,
+		      struct gcp_capture *cap, struct sink *s, uint64_t ts, bool final)
+{
+	struct gcp_stats st = { .sz = sizeof(st) };
+	struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+
+	if (gcp_engine_stats(eng, &st) || gcp_capture_stats(cap, &cs))
+		return;
+	struct probe_qstat q = { cs.pkts, cs.bytes, cs.dropped, 0 };
+	struct probe_stats_in in = { .ts_ns = ts, .eng = &st, .q = &q, .nq = 1, .workers = 1,
+				     .records_dropped = s->bad, .final = final };
+	probe_stats_emit(o, &in, on_record, s);
+}
+
+static void run_hup(const struct probe_opts *o, struct gcp_engine *eng, struct sink *s)
+{
+	probe_reload_rules(o, &eng, 1);
+	probe_reopen_output(&s->out, s->name);
+}
+
 /* Returns 0 at end of input (or on a signal) or the capture's negative status. */
-static int pump(struct gcp_capture *cap, struct gcp_engine *eng, const struct sink *s)
+static int pump(struct gcp_capture *cap, struct gcp_engine *eng, struct sink *s,
+		const struct probe_opts *o)
 {
 	struct gcp_packet pkts[BURST];
+	uint64_t next_stats = 0;
 
 	while (!stop_requested && !s->write_errno) {
+		if (probe_hup_take())
+			run_hup(o, eng, s);
 		int n = gcp_capture_rx_burst(cap, pkts, BURST);
 		if (n <= 0)
 			return n;
 		gcp_engine_feed_burst(eng, pkts, (unsigned)n);
+		if (probe_stats_due(o, &next_stats, pkts[n - 1].ts_ns))
+			run_stats(o, eng, cap, s, pkts[n - 1].ts_ns, false);
 	}
 	return 0;
 }
@@ -258,9 +287,10 @@ int probe_run(const struct probe_opts *o)
 	if (sink_open(&s, o))
 		goto out;
 	gcp_engine_subscribe(eng, o->types, on_record, &s);
-	int cap_rc = pump(cap, eng, &s);
+	int cap_rc = pump(cap, eng, &s, o);
 	/* Records of flows still open go out even after an error or a signal. */
 	gcp_engine_flush(eng);
+	run_stats(o, eng, cap, &s, 0, true);
 	if (o->stats) {
 		struct gcp_stats st = { .sz = sizeof(st) };
 		if (!gcp_engine_stats(eng, &st))

@@ -53,8 +53,9 @@ static void common_keys(struct gcp_engine *e, const struct gcp_flow *f, enum gcp
 	}
 	if (f->has_vni)
 		gcp_rb_kv_uint(rb, "vni", f->vni);
-	if (e->opts.tenant)
-		gcp_rb_kv_cstr(rb, "tenant", e->opts.tenant);
+	const char *tenant = gcp_tenant_of(e, f);
+	if (tenant)
+		gcp_rb_kv_cstr(rb, "tenant", tenant);
 	gcp_rb_kv_uint(rb, "ip_version", ver);
 	gcp_rb_kv_cstr(rb, "l4", f->key.proto == IPPROTO_TCP ? "tcp" : "udp");
 }

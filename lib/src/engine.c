@@ -87,6 +87,8 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 		return GCP_ERR_NOMEM;
 	atomic_init(&e->rules.next, NULL);
 	rc = take_opts(e, opts);
+	if (!rc)
+		rc = gcp_tenant_init(e);
 	if (rc)
 		goto fail;
 	struct gcp_decode_limits lim = { e->opts.max_frag_datagrams, e->opts.frag_timeout_s };
@@ -130,6 +132,7 @@ void gcp_engine_destroy(struct gcp_engine *e)
 	gcp_expect_table_free(e->exp);
 	gcp_hsid_fini(&e->hsid);
 	gcp_rules_run_fini(&e->rules);
+	gcp_tenant_fini(e);
 	if (e->dec_ok)
 		gcp_decoder_fini(&e->dec);
 	if (e->rb_ok)

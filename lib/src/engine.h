@@ -57,6 +57,8 @@ struct gcp_engine {
 	struct gcp_expect_table *exp; /* expect.c: created on first use */
 	struct gcp_hsid hsid;         /* protocol identification (db NULL: off) */
 	struct gcp_rules_run rules;   /* content rules */
+	struct gcp_tenant_ent *tenants; /* tenant.c: sorted copy of opts.tenants */
+	unsigned ntenants;
 };
 
 /* app.c: application layer. */
@@ -71,6 +73,11 @@ void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
 			   const struct gcp_dissector *d, uint64_t now);
 /* Point the shared context at flow f. */
 struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f, uint64_t now);
+
+/* tenant.c: VLAN/VNI -> tenant map. */
+int gcp_tenant_init(struct gcp_engine *e);
+const char *gcp_tenant_of(const struct gcp_engine *e, const struct gcp_flow *f);
+void gcp_tenant_fini(struct gcp_engine *e);
 
 /* emit.c: records. */
 void gcp_engine_flow_end(void *eng, struct gcp_flow *f);

@@ -2,6 +2,7 @@
 /* Workers: one engine per queue or core, run-to-completion in bursts; software symmetric distributor; one writer. */
 #include "live.h"
 #include "run.h"
+#include "stats_rec.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -74,6 +75,11 @@ struct worker {
 	uint64_t ring_dropped; /* too large for the ring */
 	int rc;
 	bool started;
+	/* service: counters the worker copies for the main thread's stats records */
+	pthread_mutex_t snap_lock;
+	struct gcp_stats snap;
+	struct gcp_capture_stats csnap;
+	uint64_t snap_at;
 };
 
 static atomic_int stop_flag;
@@ -180,6 +186,94 @@ static void on_record(const struct gcp_record *rec, void *user)
 	}
 }
 
+/* ---- service: counter snapshots for stats records (stats_rec.c) ---------- */
+
+/* Worker thread: copy its counters for the main thread, at most every 100 ms. */
+static void snap_maybe(struct worker *w)
+{
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+
+	if (t - w->snap_at < 100000000ull)
+		return;
+	w->snap_at = t;
+	pthread_mutex_lock(&w->snap_lock);
+	w->snap.sz = sizeof(w->snap);
+	gcp_engine_stats(w->eng, &w->snap);
+	w->csnap.sz = sizeof(w->csnap);
+	if (w->cap)
+		gcp_capture_stats(w->cap, &w->csnap);
+	pthread_mutex_unlock(&w->snap_lock);
+}
+
+/* Main thread's view of the run, for stats records and SIGHUP. */
+static struct svc {
+	const struct probe_opts *o;
+	struct worker *wk;
+	unsigned nw, nq;
+	struct gcp_capture **caps;
+	const struct live_backend *lb;
+	struct shared *sh;
+	uint64_t next_stats;
+} svc;
+
+static void sum_stats(struct gcp_stats *a, const struct gcp_stats *b);
+
+/* One stats record from the workers' snapshots (final: straight from the engines). */
+static void svc_stats(uint64_t ts, bool final)
+{
+	struct gcp_stats tot = { .sz = sizeof(tot) };
+	struct probe_qstat q[128] = { { 0 } };
+	struct worker mainw = { .sh = svc.sh };
+	uint64_t dropped = 0;
+	bool fed = svc.nq == 1 && svc.nw > 1;
+
+	for (unsigned i = 0; i < svc.nw; i++) {
+		struct worker *w = &svc.wk[i];
+		pthread_mutex_lock(&w->snap_lock);
+		if (final)
+			gcp_engine_stats(w->eng, &w->snap);
+		if (w->snap.sz)
+			sum_stats(&tot, &w->snap);
+		if (!fed && i < 128)
+			q[i] = (struct probe_qstat){ w->csnap.pkts, w->csnap.bytes, w->csnap.dropped, 0 };
+		pthread_mutex_unlock(&w->snap_lock);
+		dropped += w->bad;
+	}
+	for (unsigned i = 0; i < svc.nq && i < 128; i++) {
+		struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+		struct live_qstats ls = { 0 };
+		if ((fed || final) && !gcp_capture_stats(svc.caps[i], &cs))
+			q[i] = (struct probe_qstat){ cs.pkts, cs.bytes, cs.dropped, 0 };
+		if (final && svc.lb && svc.lb->qstats) {
+			svc.lb->qstats(svc.caps[i], &ls);
+			q[i].kernel_dropped = ls.kernel_dropped;
+		}
+	}
+	struct probe_stats_in in = { .ts_ns = ts, .eng = &tot, .q = q,
+				     .nq = svc.nq < 128 ? svc.nq : 128, .workers = svc.nw,
+				     .records_dropped = dropped, .final = final };
+	probe_stats_emit(svc.o, &in, on_record, &mainw);
+	out_flush(&mainw);
+	free(mainw.out);
+}
+
+/* Main thread, between bursts: SIGHUP and the stats interval. */
+static void svc_tick(uint64_t now)
+{
+	if (probe_hup_take()) {
+		struct gcp_engine *e[128];
+		unsigned n = svc.nw < 128 ? svc.nw : 128;
+		for (unsigned i = 0; i < n; i++)
+			e[i] = svc.wk[i].eng;
+		probe_reload_rules(svc.o, e, n);
+		pthread_mutex_lock(&svc.sh->lock);
+		probe_reopen_output(&svc.sh->out, svc.sh->name);
+		pthread_mutex_unlock(&svc.sh->lock);
+	}
+	if (probe_stats_due(svc.o, &svc.next_stats, now))
+		svc_stats(now, false);
+}
+
 /* ---- run-to-completion on an own queue ---------------------------------- */
 
 /* How many of n packets to take under --count; sets stop at the limit. */
@@ -214,6 +308,7 @@ static void *worker_poll(void *arg)
 			/* Idle: hand out what is rendered, let timers run, then
 			 * sleep on the queue (or spin under --busy-poll). */
 			out_flush(w);
+			snap_maybe(w);
 			uint64_t t = now_ns(CLOCK_MONOTONIC);
 			if (t - last_tick > 500000000ull) {
 				gcp_engine_advance(w->eng, now_ns(CLOCK_REALTIME));
@@ -236,6 +331,7 @@ static void *worker_poll(void *arg)
 			cap->ops->release(cap); /* frames back to the fill ring / mempool */
 		if (w->olen >= OUT_FLUSH_AT)
 			out_flush(w);
+		snap_maybe(w);
 	}
 	gcp_engine_flush(w->eng);
 	out_flush(w);
@@ -374,6 +470,7 @@ static void *worker_ring(void *arg)
 			    atomic_load_explicit(&r->head, memory_order_acquire) == tail)
 				break;
 			out_flush(w);
+			snap_maybe(w);
 			nap(50000);
 			continue;
 		}
@@ -403,6 +500,7 @@ static void *worker_ring(void *arg)
 		atomic_store_explicit(&r->tail, tail, memory_order_release);
 		if (w->olen >= OUT_FLUSH_AT)
 			out_flush(w);
+		snap_maybe(w);
 	}
 	gcp_engine_flush(w->eng);
 	out_flush(w);
@@ -426,6 +524,8 @@ static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, s
 		uint64_t t = now_ns(CLOCK_MONOTONIC);
 		if (deadline && t >= deadline)
 			atomic_store(&stop_flag, 1);
+		if (n > 0 || live)
+			svc_tick(live ? now_ns(CLOCK_REALTIME) : pkts[n - 1].ts_ns);
 		if (n == 0) {
 			if (!live)
 				break; /* end of file */
@@ -513,6 +613,7 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	probe_hup_install();
 }
 
 int probe_run_workers(const struct probe_opts *o)
@@ -574,6 +675,8 @@ int probe_run_workers(const struct probe_opts *o)
 		w->cap = fed ? NULL : caps[i];
 		struct gcp_engine_opts eo = o->eng;
 
+		pthread_mutex_init(&w->snap_lock, NULL);
+
 		eo.worker_id = i; /* flow ids stay unique across workers */
 		rc = gcp_engine_create(&eo, &w->eng);
 		if (!rc && fed && !(w->ring.buf = malloc(RING_SZ)))
@@ -585,12 +688,15 @@ int probe_run_workers(const struct probe_opts *o)
 		gcp_engine_subscribe(w->eng, o->types, on_record, w);
 	}
 
+	svc = (struct svc){ .o = o, .wk = wk, .nw = nw, .nq = nq, .caps = caps, .lb = lb,
+			    .sh = &sh };
 	install_signals();
 	/* Workers leave signals to the main thread. */
 	sigset_t block, old;
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = 0; i < nw; i++) {
 		if (pthread_create(&wk[i].th, NULL, fed ? worker_ring : worker_poll, &wk[i])) {
@@ -610,6 +716,7 @@ int probe_run_workers(const struct probe_opts *o)
 	} else {
 		while (!atomic_load(&stop_flag)) {
 			nap(20000000);
+			svc_tick(now_ns(CLOCK_REALTIME));
 			if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
 				atomic_store(&stop_flag, 1);
 		}
@@ -621,6 +728,7 @@ int probe_run_workers(const struct probe_opts *o)
 			cap_rc = wk[i].rc;
 	}
 
+	svc_stats(0, true);
 	status = 0;
 	if (o->stats) {
 		struct gcp_stats tot = { .sz = sizeof(tot) };
@@ -657,6 +765,7 @@ out_close:
 out:
 	for (unsigned i = 0; wk && i < nw; i++) {
 		gcp_engine_destroy(wk[i].eng);
+		pthread_mutex_destroy(&wk[i].snap_lock); /* init or zeroed: both fine */
 		free(wk[i].ring.buf);
 		free(wk[i].out);
 	}

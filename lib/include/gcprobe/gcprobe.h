@@ -76,6 +76,19 @@ struct gcp_record {
 /** Called for every record of a subscribed type. */
 typedef void (*gcp_record_cb)(const struct gcp_record *rec, void *user);
 
+/** What a tenant map entry matches on. */
+enum gcp_tenant_kind { GCP_TENANT_VLAN = 0, GCP_TENANT_VNI = 1 };
+
+/**
+ * One tenant map entry: flows whose outermost VLAN id (GCP_TENANT_VLAN)
+ * or VXLAN/Geneve VNI (GCP_TENANT_VNI) equals id get this tenant label.
+ */
+struct gcp_tenant_map {
+	uint32_t id;
+	uint8_t kind;       /**< enum gcp_tenant_kind */
+	const char *tenant;
+};
+
 /** Collector node kind (C.4 node_type). */
 enum gcp_node_type { GCP_NODE_PHYSICAL = 0, GCP_NODE_VIRTUAL = 1 };
 
@@ -112,6 +125,13 @@ struct gcp_engine_opts {
 	 */
 	int hs_ident;
 	uint32_t hs_streams;     /**< flow directions identified at once; default 4096 */
+	/**
+	 * Tenant by VLAN/VNI (copied at create). A record's tenant is the
+	 * entry for its flow's VNI, else for its outermost VLAN id, else
+	 * .tenant. A VLAN entry's id must be < 4096, a VNI's < 2^24.
+	 */
+	const struct gcp_tenant_map *tenants;
+	unsigned ntenants;
 };
 
 #define GCP_ENGINE_OPTS_INIT { .sz = sizeof(struct gcp_engine_opts) }

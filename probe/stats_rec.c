@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The "stats" record (docs/SCHEMA.md), SIGHUP flag, rules reload, output reopen. */
+#include "stats_rec.h"
+#include "config.h"
+#include "record.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS 1000000000ull
+
+static volatile sig_atomic_t hup_flag;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup_flag = 1;
+}
+
+void probe_hup_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hup;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+bool probe_hup_take(void)
+{
+	if (!hup_flag)
+		return false;
+	hup_flag = 0;
+	return true;
+}
+
+void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, unsigned n)
+{
+	char err[600];
+
+	if (!o->rules_path)
+		return;
+	struct gcp_rules *r = probe_rules_load(o->rules_path, err, sizeof(err));
+	if (!r) {
+		fprintf(stderr, "gcprobe: warning: reload: %s (previous rules kept)\n", err);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		gcp_engine_set_rules(engs[i], r);
+	fprintf(stderr, "gcprobe: info: reloaded %u rule(s) from %s\n", gcp_rules_count(r),
+		o->rules_path);
+	gcp_rules_free(r);
+}
+
+int probe_reopen_output(FILE **out, const char *name)
+{
+	if (!name || !*out || *out == stdout)
+		return 0;
+	fflush(*out);
+	FILE *f = fopen(name, "ab");
+	if (!f) {
+		fprintf(stderr, "gcprobe: warning: reopen %s: %s (kept the old one)\n", name,
+			strerror(errno));
+		return -1;
+	}
+	fclose(*out);
+	setvbuf(f, NULL, _IOFBF, 1u << 20);
+	*out = f;
+	return 0;
+}
+
+bool probe_stats_wanted(const struct probe_opts *o)
+{
+	return (o->types & GCP_REC_STATS) != 0;
+}
+
+bool probe_stats_due(const struct probe_opts *o, uint64_t *next_ns, uint64_t now_ns)
+{
+	uint64_t iv = (uint64_t)o->stats_interval_s * NS;
+
+	if (!iv || !probe_stats_wanted(o))
+		return false;
+	if (!*next_ns) {
+		*next_ns = now_ns + iv;
+		return false;
+	}
+	if (now_ns < *next_ns)
+		return false;
+	*next_ns += iv;
+	if (*next_ns <= now_ns) /* a gap in the capture: no burst of records */
+		*next_ns = now_ns + iv;
+	return true;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
+}
+
+static void identity(struct gcp_rb *rb, const struct probe_opts *o)
+{
+	char host[256] = "unknown";
+
+	if (!o->eng.node_name && gethostname(host, sizeof(host) - 1))
+		snprintf(host, sizeof(host), "unknown");
+	gcp_rb_kv_cstr(rb, "engine", o->eng.engine_name ? o->eng.engine_name :
+			"gcprobe/" GCP_VERSION_STRING);
+	gcp_rb_kv_cstr(rb, "node_name", o->eng.node_name ? o->eng.node_name : host);
+	gcp_rb_kv_cstr(rb, "node_type",
+		       o->eng.node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical");
+	if (o->eng.agent_ip)
+		gcp_rb_kv_cstr(rb, "agent_ip", o->eng.agent_ip);
+}
+
+static void engine_counters(struct gcp_rb *rb, const struct gcp_stats *st)
+{
+	gcp_rb_kv_uint(rb, "pkts", st->pkts);
+	gcp_rb_kv_uint(rb, "bytes", st->bytes);
+	gcp_rb_kv_uint(rb, "decode_errors", st->decode_errors);
+	gcp_rb_kv_uint(rb, "truncated", st->truncated);
+	gcp_rb_kv_uint(rb, "flows_created", st->flows_created);
+	gcp_rb_kv_uint(rb, "flows_evicted", st->flows_evicted);
+	gcp_rb_kv_uint(rb, "flow_table_full", st->flow_table_full);
+	gcp_rb_kv_uint(rb, "reasm_limit_hits", st->reasm_limit_hits);
+	gcp_rb_kv_uint(rb, "frags_dropped", st->frags_dropped);
+	gcp_rb_kv_uint(rb, "records_emitted", st->records);
+}
+
+static void queues(struct gcp_rb *rb, const struct probe_stats_in *in)
+{
+	gcp_rb_key(rb, "queues");
+	gcp_rb_array_begin(rb);
+	for (unsigned i = 0; i < in->nq; i++) {
+		gcp_rb_map_begin(rb);
+		gcp_rb_kv_uint(rb, "queue", i);
+		gcp_rb_kv_uint(rb, "received", in->q[i].received);
+		gcp_rb_kv_uint(rb, "bytes", in->q[i].bytes);
+		gcp_rb_kv_uint(rb, "dropped", in->q[i].dropped);
+		gcp_rb_kv_uint(rb, "kernel_dropped", in->q[i].kernel_dropped);
+		gcp_rb_end(rb);
+	}
+	gcp_rb_end(rb);
+}
+
+void probe_stats_emit(const struct probe_opts *o, const struct probe_stats_in *in,
+		      gcp_record_cb cb, void *user)
+{
+	struct gcp_rb rb;
+	struct gcp_record rec = { .type = GCP_REC_STATS };
+
+	if (!probe_stats_wanted(o) || gcp_rb_init(&rb))
+		return;
+	gcp_rb_reset(&rb);
+	gcp_rb_kv_cstr(&rb, "type", "stats");
+	gcp_rb_kv_ts(&rb, "ts", in->ts_ns ? in->ts_ns : wall_ns());
+	gcp_rb_kv_ts(&rb, "ingest_ts", wall_ns());
+	identity(&rb, o);
+	gcp_rb_kv_uint(&rb, "interval", o->stats_interval_s);
+	gcp_rb_key(&rb, "final");
+	gcp_rb_bool(&rb, in->final);
+	gcp_rb_kv_uint(&rb, "workers", in->workers);
+	engine_counters(&rb, in->eng);
+	gcp_rb_kv_uint(&rb, "records_dropped", in->records_dropped);
+	queues(&rb, in);
+	if (!gcp_rb_finish(&rb, &rec.data, &rec.len))
+		cb(&rec, user);
+	gcp_rb_fini(&rb);
+}
