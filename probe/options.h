@@ -33,6 +33,10 @@ struct probe_opts {
 	unsigned types;           /* enum gcp_record_type mask */
 	bool stats;
 	const char *rules_path;   /* --rules FILE or NULL */
+	/* --sink SPEC (repeatable, probe/sink/sink.h); none: --output / stdout */
+#define PROBE_MAX_SINKS 16
+	const char *sinks[PROBE_MAX_SINKS];
+	unsigned nsinks;
 	struct gcp_engine_opts eng;
 };
 
