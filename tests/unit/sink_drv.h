@@ -87,6 +87,29 @@ static inline char *drv_slurp(const char *path, size_t *len)
 	return b;
 }
 
+struct drv_counts {
+	unsigned long long produced, written, full, error;
+};
+
+/* Closes the set (one sink) and reads its final counters from the stats line. */
+static inline struct drv_counts drv_close(struct gcp_sinkset *set)
+{
+	struct drv_counts c;
+	FILE *f = tmpfile();
+	char line[2048];
+
+	cr_assert_eq(gcp_sinkset_close(set, f), 0);
+	rewind(f);
+	cr_assert_not_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	cr_assert_eq(sscanf(strstr(line, "\"produced\""),
+			    "\"produced\":%llu,\"written\":%llu,\"dropped_full\":%llu,"
+			    "\"dropped_error\":%llu", &c.produced, &c.written, &c.full, &c.error),
+		     4, "%s", line);
+	cr_expect_eq(c.written + c.full + c.error, c.produced, "books: %s", line);
+	return c;
+}
+
 struct drv_demo {
 	struct gcp_sinkset *set;
 	unsigned n;
