@@ -44,6 +44,14 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	s->st.bytes += m->len;
 }
 
+/* librdkafka's log lines in gcprobe's form, errors and warnings only. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 4)
+		fprintf(stderr, "gcprobe: warning: kafka: %s: %s\n", fac, buf);
+}
+
 static int conf_set(rd_kafka_conf_t *c, const char *k, const char *v, char *err, size_t errlen)
 {
 	char why[256];
@@ -96,6 +104,7 @@ static rd_kafka_conf_t *make_conf(struct gcp_sink *s, const char *brokers, const
 	    pass_through(c, q, err, errlen))
 		goto fail;
 	rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+	rd_kafka_conf_set_log_cb(c, on_log);
 	rd_kafka_conf_set_opaque(c, s);
 	return c;
 fail:
