@@ -47,7 +47,7 @@ static uint64_t key_id(const rd_kafka_message_t *m)
 	return v;
 }
 
-Test(sink_kafka, demo_consumed_back, .timeout = 120)
+Test(sink_kafka, demo_consumed_back)
 {
 	rd_kafka_t *mrk = new_handle(RD_KAFKA_PRODUCER, NULL);
 	rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(mrk, 1);
@@ -101,7 +101,7 @@ Test(sink_kafka, demo_consumed_back, .timeout = 120)
 	rd_kafka_destroy(mrk);
 }
 
-Test(sink_kafka, unreachable_broker_counted, .timeout = 60)
+Test(sink_kafka, unreachable_broker_counted)
 {
 	struct gcp_sinkset set;
 	char err[512] = "";
