@@ -194,14 +194,11 @@ static int tenant_line(struct cfg *c, const char *k, const char *v)
 
 static int add_sink(struct cfg *c, struct probe_opts *o, const char *v)
 {
-	const char **s = realloc(o->sinks, (o->nsinks + 1) * sizeof(*s));
-
 	if (!*v)
 		return cfg_error(c, "[output] sink: empty");
-	if (!s)
-		return cfg_error(c, "out of memory");
-	o->sinks = s;
-	s[o->nsinks++] = v;
+	if (o->nsinks == PROBE_MAX_SINKS)
+		return cfg_error(c, "[output] sink: more than %d sinks", PROBE_MAX_SINKS);
+	o->sinks[o->nsinks++] = v;
 	return 0;
 }
 
@@ -337,14 +334,12 @@ static char *slurp(const char *path, char *err, size_t errsz)
 static struct {
 	char *text;
 	struct gcp_tenant_map *tenants;
-	const char **sinks;
 } held;
 
 static void held_free(void)
 {
 	free(held.text);
 	free(held.tenants);
-	free(held.sinks);
 }
 
 static int parse_text(struct cfg *c, char *text, struct probe_opts *o)
@@ -378,7 +373,6 @@ int probe_config_load(const char *path, struct probe_opts *o)
 		atexit(held_free);
 	held.text = text;
 	held.tenants = c.tenants;
-	held.sinks = o->sinks;
 	if (rc)
 		return -1;
 	o->src_from_file = o->read_path || o->iface || o->dpdk_args;

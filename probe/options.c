@@ -37,6 +37,11 @@ static const char usage_text[] =
 	"      --count N            stop after N packets\n"
 	"  -f, --format FMT         json (default, one object per line) or msgpack\n"
 	"  -o, --output PATH        write records to PATH (default: stdout)\n"
+	"      --sink SPEC          where records go (repeatable; default: --output):\n"
+	"                           stdout, file:PATH[?format=json|msgpack],\n"
+	"                           rotate:DIR?max_bytes=N&max_secs=S&prefix=P,\n"
+	"                           tcp:HOST:PORT, unix:PATH, kafka:BROKERS?topic_prefix=P\n"
+	"                           (docs/OPERATIONS.md, \"Sinks\")\n"
 	"      --node-name N        collector node name (default: host name)\n"
 	"      --node-type T        physical (default) or virtual\n"
 	"      --agent-ip IP        management IP of the probe node\n"
@@ -65,6 +70,7 @@ enum {
 	OPT_QUEUES, OPT_WORKERS, OPT_DURATION, OPT_COUNT,
 	OPT_RULES, OPT_NO_HS_IDENT,
 	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_STATS_INTERVAL,
+	OPT_SINK = 400, /* sinks (probe/sink/) */
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +99,7 @@ static const struct option long_opts[] = {
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "no-hs-ident", no_argument, NULL, OPT_NO_HS_IDENT },
+	{ "sink", required_argument, NULL, OPT_SINK },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -180,6 +187,11 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 	case OPT_STATS: o->stats = true; break;
 	case OPT_RULES: o->rules_path = arg; break;
 	case OPT_NO_HS_IDENT: o->eng.hs_ident = -1; break;
+	case OPT_SINK:
+		if (o->nsinks == PROBE_MAX_SINKS)
+			return usage_error("--sink: at most %d sinks", PROBE_MAX_SINKS);
+		o->sinks[o->nsinks++] = arg;
+		break;
 	case 'f':
 		if (!strcmp(arg, "json"))
 			o->format = PROBE_FMT_JSON;
@@ -367,6 +379,8 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 		return usage_error("missing --read FILE, --iface IF or --dpdk ARGS (see --help)");
 	if (sources > 1)
 		return usage_error("--read, --iface and --dpdk are exclusive");
+	if (o->nsinks && o->output_path)
+		return usage_error("--output and --sink: give the file as --sink file:PATH");
 	if (o->read_path && o->queues > 1)
 		return usage_error("--queues is for live capture; use --workers with --read");
 	if (o->queues > 1 && o->workers > 1 && o->workers != o->queues)

@@ -33,14 +33,16 @@ struct probe_opts {
 	unsigned types;           /* enum gcp_record_type mask */
 	bool stats;
 	const char *rules_path;   /* --rules FILE or NULL */
+	/* --sink SPEC (repeatable, probe/sink/sink.h); none: --output / stdout */
+#define PROBE_MAX_SINKS 16
+	const char *sinks[PROBE_MAX_SINKS];
+	unsigned nsinks;
 	struct gcp_engine_opts eng;
 	/* ---- service: config file, reload, stats records (probe/config.c) ---- */
 	const char *config_path;  /* --config / --check-config FILE */
 	bool check_config;        /* --check-config: validate, print "ok", exit */
 	bool src_from_file;       /* the capture source came from the file */
 	uint32_t stats_interval_s; /* stats records every N s (default 10; 0: at exit only) */
-	const char **sinks;       /* [output] sink= lines, in order (for probe/sink/) */
-	unsigned nsinks;
 	unsigned rules_line;      /* line of [rules] file= (0: from the command line) */
 };
 

@@ -3,6 +3,7 @@
 #include "run.h"
 #include "capture/live.h"
 #include "stats_rec.h"
+#include "sink/sink.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,18 +13,13 @@
 #include <string.h>
 
 #define BURST 64
-#define OUT_BUF (1u << 20)
-#define JSON_BUF_MIN (64u * 1024u)
-#define JSON_BUF_MAX (256u * 1024u * 1024u)
 
-/* Where records go. Write errors are kept and end the run. */
+/* Where records go: the sinks (probe/sink/). A file sink's write error
+ * ends the run; records that would not render as JSON are reported. */
 struct sink {
-	FILE *out;
-	const char *name;
-	enum probe_format fmt;
+	struct gcp_sinkset set;
 	char *buf;           /* JSON rendering, grown on GCP_ERR_FULL */
 	size_t cap;
-	int write_errno;     /* first write failure, 0 if none */
 	uint64_t bad;        /* records that would not render */
 	int bad_status;
 };
@@ -62,74 +58,43 @@ static void msg(const char *level, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void sink_write(struct sink *s, const void *p, size_t n)
+/* ---- sinks (probe/sink/) ---- */
+int probe_open_sinks(const struct probe_opts *o, struct gcp_sinkset *set)
 {
-	if (!s->write_errno && fwrite(p, 1, n, s->out) != n)
-		s->write_errno = errno ? errno : EIO;
-}
+	static char legacy[4096];
+	const char *def[1] = { "stdout" };
+	char err[512];
 
-static int sink_render(struct sink *s, const struct gcp_record *rec)
-{
-	for (;;) {
-		int n = gcp_record_to_json(rec->data, rec->len, s->buf, s->cap, GCP_JSON_DEFAULT);
-		if (n != GCP_ERR_FULL || s->cap >= JSON_BUF_MAX)
-			return n;
-		size_t cap = s->cap ? s->cap * 2 : JSON_BUF_MIN;
-		char *p = realloc(s->buf, cap);
-		if (!p)
-			return GCP_ERR_NOMEM;
-		s->buf = p;
-		s->cap = cap;
+	if (o->output_path && strcmp(o->output_path, "-")) {
+		snprintf(legacy, sizeof(legacy), "file:%s", o->output_path);
+		def[0] = legacy;
 	}
+	if (gcp_sinkset_open(set, o->nsinks ? o->sinks : def, o->nsinks ? o->nsinks : 1,
+			     o->format == PROBE_FMT_MSGPACK, err, sizeof(err))) {
+		msg("error", "%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 static void on_record(const struct gcp_record *rec, void *user)
 {
 	struct sink *s = user;
+	struct gcp_sink_rec r = { .mp = rec->data, .mp_len = rec->len,
+				  .type = rec->type, .flow_id = rec->flow_id };
 
-	if (s->write_errno)
-		return;
-	if (s->fmt == PROBE_FMT_MSGPACK) {
-		sink_write(s, rec->data, rec->len);
-		return;
-	}
-	int n = sink_render(s, rec);
-	if (n < 0) {
-		if (!s->bad++)
+	if (s->set.want_json) {
+		int n = gcp_sink_render_json(rec->data, rec->len, &s->buf, &s->cap);
+		if (n >= 0) {
+			r.json = s->buf;
+			r.json_len = (size_t)n;
+		} else if (!s->bad++) {
 			s->bad_status = n;
-		return;
+		}
 	}
-	sink_write(s, s->buf, (size_t)n);
+	gcp_sinkset_write(&s->set, &r);
 }
-
-static int sink_open(struct sink *s, const struct probe_opts *o)
-{
-	s->fmt = o->format;
-	s->name = o->output_path && strcmp(o->output_path, "-") ? o->output_path : NULL;
-	s->out = s->name ? fopen(s->name, "wb") : stdout;
-	if (!s->out) {
-		msg("error", "cannot open output %s: %s", s->name, strerror(errno));
-		return -1;
-	}
-	setvbuf(s->out, NULL, _IOFBF, OUT_BUF);
-	return 0;
-}
-
-/* Close (or flush stdout) and report the first write error, if any. */
-static int sink_close(struct sink *s)
-{
-	int rc = s->out == stdout ? fflush(s->out) : fclose(s->out);
-
-	if (rc && !s->write_errno)
-		s->write_errno = errno ? errno : EIO;
-	free(s->buf);
-	if (s->write_errno) {
-		msg("error", "writing %s: %s", s->name ? s->name : "stdout",
-		    strerror(s->write_errno));
-		return -1;
-	}
-	return 0;
-}
+/* ---- end sinks ---- */
 
 /* ---- service: stats records, SIGHUP (stats_rec.c) ---- */
 static void run_stats(const struct probe_opts *o, struct gcp_engine *eng,
@@ -149,7 +114,7 @@ static void run_stats(const struct probe_opts *o, struct gcp_engine *eng,
 static void run_hup(const struct probe_opts *o, struct gcp_engine *eng, struct sink *s)
 {
 	probe_reload_rules(o, &eng, 1);
-	probe_reopen_output(&s->out, s->name);
+	gcp_sinkset_reopen(&s->set);
 }
 
 /* Returns 0 at end of input (or on a signal) or the capture's negative status. */
@@ -159,7 +124,7 @@ static int pump(struct gcp_capture *cap, struct gcp_engine *eng, struct sink *s,
 	struct gcp_packet pkts[BURST];
 	uint64_t next_stats = 0;
 
-	while (!stop_requested && !s->write_errno) {
+	while (!stop_requested && !gcp_sinkset_failed(&s->set, NULL)) {
 		if (probe_hup_take())
 			run_hup(o, eng, s);
 		int n = gcp_capture_rx_burst(cap, pkts, BURST);
@@ -284,7 +249,7 @@ int probe_run(const struct probe_opts *o)
 	int status = 1;
 	if (o->rules_path && load_rules(eng, o->rules_path))
 		goto out;
-	if (sink_open(&s, o))
+	if (probe_open_sinks(o, &s.set))
 		goto out;
 	gcp_engine_subscribe(eng, o->types, on_record, &s);
 	int cap_rc = pump(cap, eng, &s, o);
@@ -296,7 +261,8 @@ int probe_run(const struct probe_opts *o)
 		if (!gcp_engine_stats(eng, &st))
 			probe_print_stats(&st);
 	}
-	bool write_failed = sink_close(&s) != 0;
+	bool write_failed = gcp_sinkset_close(&s.set, o->stats ? stderr : NULL) != 0;
+	free(s.buf);
 	status = write_failed ? 1 : report(o, cap, cap_rc, &s);
 out:
 	gcp_engine_destroy(eng);

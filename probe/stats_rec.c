@@ -58,23 +58,6 @@ void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, un
 	gcp_rules_free(r);
 }
 
-int probe_reopen_output(FILE **out, const char *name)
-{
-	if (!name || !*out || *out == stdout)
-		return 0;
-	fflush(*out);
-	FILE *f = fopen(name, "ab");
-	if (!f) {
-		fprintf(stderr, "gcprobe: warning: reopen %s: %s (kept the old one)\n", name,
-			strerror(errno));
-		return -1;
-	}
-	fclose(*out);
-	setvbuf(f, NULL, _IOFBF, 1u << 20);
-	*out = f;
-	return 0;
-}
-
 bool probe_stats_wanted(const struct probe_opts *o)
 {
 	return (o->types & GCP_REC_STATS) != 0;

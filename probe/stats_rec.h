@@ -39,6 +39,5 @@ bool probe_hup_take(void);
 void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, unsigned n);
 
 /* Reopen a file output (log rotation): append to a fresh file of the same name. */
-int probe_reopen_output(FILE **out, const char *name);
 
 #endif /* GCPROBE_STATS_REC_H */

@@ -3,6 +3,7 @@
 #include "live.h"
 #include "run.h"
 #include "stats_rec.h"
+#include "sink/sink.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -31,15 +32,14 @@
 #define RING_SZ (8u << 20)
 #define RING_PKT_MAX (256u * 1024u)
 #define OUT_FLUSH_AT (64u * 1024u)
-#define OUT_BUF (1u << 20)
+#define SINK_TICK_NS 200000000ull /* idle: sinks flushed at most this often */
 #define TICK_LINK (-1) /* ring entry that only advances the engine clock */
 
 struct shared {
 	pthread_mutex_t lock;
-	FILE *out;
-	const char *name;
-	enum probe_format fmt;
-	int write_errno;
+	struct gcp_sinkset set;    /* under lock (probe/sink/) */
+	bool sinks_open;
+	_Atomic uint64_t last_tick; /* last idle flush of the sinks */
 	uint64_t count;            /* stop after this many packets (0: no limit) */
 	atomic_uint_fast64_t taken; /* packets counted against count */
 };
@@ -137,54 +137,107 @@ static bool out_grow(struct worker *w, size_t need)
 	return true;
 }
 
+/* ---- sinks (probe/sink/) ----
+ * The worker buffer holds whole records, each an out_ent header, its
+ * msgpack bytes and (when a sink wants JSON) its JSON line, 8-aligned;
+ * out_flush hands them to the sinks under the lock. */
+struct out_ent {
+	uint32_t mp_len;
+	uint32_t json_len;    /* 0: no JSON (not wanted or would not render) */
+	uint32_t type;
+	uint32_t pad;
+	uint64_t flow_id;
+};
+
+static size_t pad8(size_t n)
+{
+	return (n + 7u) & ~(size_t)7u;
+}
+
+/* Idle: let the sinks send queued data and rotate, now and then. */
+static void sinks_tick(struct shared *sh)
+{
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+
+	if (t - atomic_load(&sh->last_tick) < SINK_TICK_NS || pthread_mutex_trylock(&sh->lock))
+		return;
+	atomic_store(&sh->last_tick, t);
+	gcp_sinkset_flush(&sh->set);
+	pthread_mutex_unlock(&sh->lock);
+}
+
 static void out_flush(struct worker *w)
 {
 	struct shared *sh = w->sh;
 
-	if (!w->olen)
+	if (!w->olen) {
+		sinks_tick(sh);
 		return;
+	}
 	pthread_mutex_lock(&sh->lock);
-	if (!sh->write_errno && fwrite(w->out, 1, w->olen, sh->out) != w->olen)
-		sh->write_errno = errno ? errno : EIO;
+	for (size_t off = 0; off < w->olen;) {
+		const struct out_ent *e = (const struct out_ent *)(w->out + off);
+		const uint8_t *mp = (const uint8_t *)(e + 1);
+		struct gcp_sink_rec r = { .mp = mp, .mp_len = e->mp_len, .type = e->type,
+					  .flow_id = e->flow_id };
+		if (e->json_len) {
+			r.json = (const char *)mp + pad8(e->mp_len);
+			r.json_len = e->json_len;
+		}
+		gcp_sinkset_write(&sh->set, &r);
+		off += sizeof(*e) + pad8(e->mp_len) + pad8(e->json_len);
+	}
 	pthread_mutex_unlock(&sh->lock);
 	w->olen = 0;
+}
+
+static void bad_record(struct worker *w, int status)
+{
+	if (!w->bad++)
+		w->bad_status = status;
+}
+
+/* Render JSON straight into the buffer's tail; grow when it is too small. */
+static size_t render_json(struct worker *w, const struct gcp_record *rec)
+{
+	size_t want = 4096;
+
+	for (;;) {
+		if (!out_grow(w, want)) {
+			bad_record(w, GCP_ERR_NOMEM);
+			return 0;
+		}
+		int n = gcp_record_to_json(rec->data, rec->len, w->out + w->olen, w->ocap - w->olen,
+					   GCP_JSON_DEFAULT);
+		if (n >= 0)
+			return (size_t)n;
+		if (n != GCP_ERR_FULL || want >= (256u << 20)) {
+			bad_record(w, n);
+			return 0;
+		}
+		want = (w->ocap - w->olen) * 2;
+	}
 }
 
 static void on_record(const struct gcp_record *rec, void *user)
 {
 	struct worker *w = user;
+	size_t at = w->olen;
 
-	if (w->sh->fmt == PROBE_FMT_MSGPACK) {
-		if (out_grow(w, rec->len)) {
-			memcpy(w->out + w->olen, rec->data, rec->len);
-			w->olen += rec->len;
-		} else if (!w->bad++) {
-			w->bad_status = GCP_ERR_NOMEM;
-		}
+	if (!out_grow(w, sizeof(struct out_ent) + pad8(rec->len))) {
+		bad_record(w, GCP_ERR_NOMEM);
 		return;
 	}
-	/* Render straight into the buffer's tail; grow when it is too small. */
-	size_t want = 4096;
-	for (;;) {
-		if (!out_grow(w, want)) {
-			if (!w->bad++)
-				w->bad_status = GCP_ERR_NOMEM;
-			return;
-		}
-		int n = gcp_record_to_json(rec->data, rec->len, w->out + w->olen, w->ocap - w->olen,
-					   GCP_JSON_DEFAULT);
-		if (n >= 0) {
-			w->olen += (size_t)n;
-			return;
-		}
-		if (n != GCP_ERR_FULL || want >= (256u << 20)) {
-			if (!w->bad++)
-				w->bad_status = n;
-			return;
-		}
-		want = (w->ocap - w->olen) * 2;
-	}
+	struct out_ent e = { .mp_len = (uint32_t)rec->len, .type = (uint32_t)rec->type,
+			     .flow_id = rec->flow_id };
+	memcpy(w->out + at + sizeof(e), rec->data, rec->len);
+	w->olen = at + sizeof(e) + pad8(rec->len);
+	if (w->sh->set.want_json)
+		e.json_len = (uint32_t)render_json(w, rec);
+	memcpy(w->out + at, &e, sizeof(e)); /* after render_json: it may move w->out */
+	w->olen += pad8(e.json_len);
 }
+/* ---- end sinks ---- */
 
 /* ---- service: counter snapshots for stats records (stats_rec.c) ---------- */
 
@@ -267,7 +320,7 @@ static void svc_tick(uint64_t now)
 			e[i] = svc.wk[i].eng;
 		probe_reload_rules(svc.o, e, n);
 		pthread_mutex_lock(&svc.sh->lock);
-		probe_reopen_output(&svc.sh->out, svc.sh->name);
+		gcp_sinkset_reopen(&svc.sh->set);
 		pthread_mutex_unlock(&svc.sh->lock);
 	}
 	if (probe_stats_due(svc.o, &svc.next_stats, now))
@@ -624,7 +677,7 @@ int probe_run_workers(const struct probe_opts *o)
 	unsigned nw = nq > 1 ? nq : o->workers;
 	struct gcp_capture **caps = calloc(nq, sizeof(*caps));
 	struct worker *wk = calloc(nw, sizeof(*wk));
-	struct shared sh = { .fmt = o->format, .count = o->count };
+	struct shared sh = { .count = o->count };
 	char err[512] = "";
 	int status = 1, rc = 0;
 
@@ -659,13 +712,9 @@ int probe_run_workers(const struct probe_opts *o)
 		goto out;
 	}
 
-	sh.name = o->output_path && strcmp(o->output_path, "-") ? o->output_path : NULL;
-	sh.out = sh.name ? fopen(sh.name, "wb") : stdout;
-	if (!sh.out) {
-		msg("error", "cannot open output %s: %s", sh.name, strerror(errno));
+	if (probe_open_sinks(o, &sh.set))
 		goto out;
-	}
-	setvbuf(sh.out, NULL, _IOFBF, OUT_BUF);
+	sh.sinks_open = true;
 
 	bool fed = nq == 1 && nw > 1;
 	for (unsigned i = 0; i < nw; i++) {
@@ -752,16 +801,8 @@ int probe_run_workers(const struct probe_opts *o)
 		}
 	}
 out_close:
-	if (sh.out) {
-		int crc = sh.out == stdout ? fflush(sh.out) : fclose(sh.out);
-		if (crc && !sh.write_errno)
-			sh.write_errno = errno ? errno : EIO;
-		if (sh.write_errno) {
-			msg("error", "writing %s: %s", sh.name ? sh.name : "stdout",
-			    strerror(sh.write_errno));
-			status = 1;
-		}
-	}
+	if (sh.sinks_open && gcp_sinkset_close(&sh.set, o->stats ? stderr : NULL))
+		status = 1;
 out:
 	for (unsigned i = 0; wk && i < nw; i++) {
 		gcp_engine_destroy(wk[i].eng);
