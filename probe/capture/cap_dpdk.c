@@ -187,6 +187,9 @@ static int split_args(const char *s, char *buf, char **argv, int max)
 	return argc;
 }
 
+/* EAL keeps pointers into argv for the life of the process. */
+static char *eal_argbuf;
+
 static int dpdk_open(const struct probe_opts *o, struct gcp_capture **caps, unsigned nq,
 		     char *err, size_t errsz)
 {
@@ -204,8 +207,8 @@ static int dpdk_open(const struct probe_opts *o, struct gcp_capture **caps, unsi
 		snprintf(err, errsz, "--dpdk: too many EAL arguments");
 		return GCP_ERR_INVAL;
 	}
+	eal_argbuf = buf;
 	rc = rte_eal_init(argc, argv);
-	/* EAL keeps pointers into argv: buf lives as long as the process. */
 	if (rc < 0) {
 		snprintf(err, errsz, "DPDK EAL init (%s): %s", o->dpdk_args, rte_strerror(rte_errno));
 		return GCP_ERR_IO;
@@ -326,6 +329,8 @@ static void dpdk_fini(void)
 	if (eal_up) {
 		rte_eal_cleanup();
 		eal_up = false;
+		free(eal_argbuf);
+		eal_argbuf = NULL;
 	}
 }
 
