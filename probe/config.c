@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "capture", "port", K_OPT, "port", 0 },
 	{ "capture", "queues", K_OPT, "queues", 0 },
 	{ "capture", "workers", K_OPT, "workers", 0 },
+	{ "capture", "cores", K_OPT, "cores", 0 },
 	{ "capture", "xdp_mode", K_OPT, "xdp-mode", 0 },
 	{ "capture", "xdp_attach", K_OPT, "xdp-attach", 0 },
 	{ "capture", "busy_poll", K_BOOL_OPT, "busy-poll", 0 },

@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"      --port P             DPDK port id (default 0)\n"
 	"      --queues N           live: RX queues, one worker each (default 1)\n"
 	"      --workers N          spread one capture queue (or --read) over N workers\n"
+	"      --cores LIST         pin workers to these CPUs, e.g. 2,3,4,5 (round robin)\n"
 	"                           with a symmetric software hash (default 1)\n"
 	"      --duration S         stop after S seconds\n"
 	"      --count N            stop after N packets\n"
@@ -71,6 +72,7 @@ enum {
 	OPT_RULES, OPT_NO_HS_IDENT,
 	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_STATS_INTERVAL,
 	OPT_SINK = 400, /* sinks (probe/sink/) */
+	OPT_CORES,
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +97,7 @@ static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "cores", required_argument, NULL, OPT_CORES },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "count", required_argument, NULL, OPT_COUNT },
 	{ "rules", required_argument, NULL, OPT_RULES },
@@ -137,6 +140,24 @@ static bool parse_u32(const char *s, uint32_t *out)
 		return false;
 	*out = (uint32_t)v;
 	return true;
+}
+
+/* "0,2,5": CPU ids for worker pinning (at most 128, each < 1024). */
+static int parse_cores(const char *list, struct probe_opts *o)
+{
+	const char *p = list;
+
+	o->ncores = 0;
+	while (*p) {
+		char *end;
+		unsigned long v = *p >= '0' && *p <= '9' ? strtoul(p, &end, 10) : 1024;
+
+		if (v >= 1024 || o->ncores == 128 || (*end && *end != ','))
+			return -1;
+		o->cores[o->ncores++] = (uint16_t)v;
+		p = *end ? end + 1 : end;
+	}
+	return o->ncores ? 0 : -1;
 }
 
 static bool parse_types(const char *list, unsigned *mask)
@@ -264,6 +285,10 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 	case OPT_WORKERS:
 		if (!parse_u32(arg, &o->workers) || o->workers == 0 || o->workers > 128)
 			return usage_error("--workers: '%s' is not 1..128", arg);
+		break;
+	case OPT_CORES:
+		if (parse_cores(arg, o))
+			return usage_error("--cores: '%s' is not a list of CPU numbers (e.g. 0,2,3)", arg);
 		break;
 	case OPT_DURATION:
 		if (!parse_u32(arg, &o->duration_s) || o->duration_s == 0)

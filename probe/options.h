@@ -22,6 +22,8 @@ struct probe_opts {
 	uint16_t dpdk_port;
 	uint32_t queues;          /* live: queues (one worker each); default 1 */
 	uint32_t workers;         /* software symmetric distributor; default 1 */
+	uint16_t cores[128];      /* --cores: CPU for worker i is cores[i % ncores] */
+	unsigned ncores;
 	enum probe_xdp_mode xdp_mode;
 	enum probe_xdp_attach xdp_attach;
 	bool busy_poll;

@@ -6,6 +6,7 @@
 #include "sink/sink.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,17 @@ static void msg(const char *level, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* --cores with a single worker: this thread is the worker. */
+static void pin_self(unsigned cpu)
+{
+	cpu_set_t cs;
+
+	CPU_ZERO(&cs);
+	CPU_SET(cpu, &cs);
+	if (sched_setaffinity(0, sizeof(cs), &cs))
+		msg("warning", "cannot pin to CPU %u: %s", cpu, strerror(errno));
 }
 
 /* ---- sinks (probe/sink/) ---- */
@@ -231,6 +243,8 @@ int probe_run(const struct probe_opts *o)
 	/* Live capture and several workers: threads (capture/workers.c). */
 	if (o->iface || o->dpdk_args || o->workers > 1)
 		return probe_run_workers(o);
+	if (o->ncores)
+		pin_self(o->cores[0]);
 	/* Handlers first: a signal that arrives during start-up still ends
 	 * the run through the flush below instead of killing it. */
 	install_signals();

@@ -753,6 +753,16 @@ int probe_run_workers(const struct probe_opts *o)
 			atomic_store(&stop_flag, 1);
 			break;
 		}
+		if (o->ncores) {
+			/* Run-to-completion: one worker per core, as DPDK lcores. */
+			cpu_set_t cs;
+			unsigned cpu = o->cores[i % o->ncores];
+
+			CPU_ZERO(&cs);
+			CPU_SET(cpu, &cs);
+			if (pthread_setaffinity_np(wk[i].th, sizeof(cs), &cs))
+				msg("warning", "worker %u: cannot pin to CPU %u", i, cpu);
+		}
 		wk[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -56,6 +56,10 @@ for l in sys.stdin:
 
 # Bad arguments and files: one error line, non-zero exit.
 expect_error 2 "unknown option" --bogus
+expect_error 2 "cores" --read "$src/data/demo.pcap" --cores 0,x
+# Pinned workers (CPU 0 exists everywhere) give the same records.
+[ "$("$bin" --read "$src/data/demo.pcap" --workers 2 --cores 0 | wc -l)" -eq 5 ] || fail "--cores with workers"
+[ "$("$bin" --read "$src/data/demo.pcap" --cores 0 | wc -l)" -eq 5 ] || fail "--cores single"
 expect_error 2 "format" --read "$src/data/demo.pcap" --format xml
 expect_error 1 "No such file" --read "$tmp/missing.pcap"
 expect_error 1 "not a pcap" --read "$src/README.md"
