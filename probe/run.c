@@ -33,22 +33,7 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* SA_RESTART: a signal during write() must not turn into a stdio error. */
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	probe_hup_install();
-}
-
-__attribute__((format(printf, 2, 3)))
-static void msg(const char *level, const char *fmt, ...)
+void probe_msg(const char *level, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -67,7 +52,7 @@ static void pin_self(unsigned cpu)
 	CPU_ZERO(&cs);
 	CPU_SET(cpu, &cs);
 	if (sched_setaffinity(0, sizeof(cs), &cs))
-		msg("warning", "cannot pin to CPU %u: %s", cpu, strerror(errno));
+		probe_msg("warning", "cannot pin to CPU %u: %s", cpu, strerror(errno));
 }
 
 /* ---- sinks (probe/sink/) ---- */
@@ -83,7 +68,7 @@ int probe_open_sinks(const struct probe_opts *o, struct gcp_sinkset *set)
 	}
 	if (gcp_sinkset_open(set, o->nsinks ? o->sinks : def, o->nsinks ? o->nsinks : 1,
 			     o->format == PROBE_FMT_MSGPACK, err, sizeof(err))) {
-		msg("error", "%s", err);
+		probe_msg("error", "%s", err);
 		return -1;
 	}
 	return 0;
@@ -188,16 +173,16 @@ static int report(const struct probe_opts *o, struct gcp_capture *cap, int cap_r
 	struct gcp_capture_stats cst = { .sz = sizeof(cst) };
 
 	if (cap_rc < 0) {
-		msg("error", "%s", gcp_capture_error(cap));
+		probe_msg("error", "%s", gcp_capture_error(cap));
 		return 1;
 	}
 	if (s->bad) {
-		msg("error", "%llu record(s) could not be rendered as JSON: %s",
+		probe_msg("error", "%llu record(s) could not be rendered as JSON: %s",
 		    (unsigned long long)s->bad, gcp_strerror(s->bad_status));
 		return 1;
 	}
 	if (!gcp_capture_stats(cap, &cst) && cst.truncated)
-		msg("warning", "%s: last packet truncated, skipped", o->read_path);
+		probe_msg("warning", "%s: last packet truncated, skipped", o->read_path);
 	return 0;
 }
 
@@ -212,17 +197,17 @@ static int load_rules(struct gcp_engine *eng, const char *path)
 	int rc = -1;
 
 	if (!f) {
-		msg("error", "%s: %s", path, strerror(errno));
+		probe_msg("error", "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
 	    !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n) {
-		msg("error", "%s: cannot read", path);
+		probe_msg("error", "%s: cannot read", path);
 		goto out;
 	}
 	text[n] = '\0';
 	if (gcp_rules_compile(text, &r, err, sizeof(err))) {
-		msg("error", "%s: %s", path, err);
+		probe_msg("error", "%s: %s", path, err);
 		goto out;
 	}
 	rc = gcp_engine_set_rules(eng, r) ? -1 : 0;
@@ -247,16 +232,16 @@ int probe_run(const struct probe_opts *o)
 		pin_self(o->cores[0]);
 	/* Handlers first: a signal that arrives during start-up still ends
 	 * the run through the flush below instead of killing it. */
-	install_signals();
+	probe_signals_install(on_signal);
 	/* Open the input first: a bad input must not clobber --output. */
 	rc = gcp_capture_open_file(o->read_path, &cap);
 	if (rc) {
-		msg("error", "%s", gcp_capture_error(NULL));
+		probe_msg("error", "%s", gcp_capture_error(NULL));
 		return 1;
 	}
 	rc = gcp_engine_create(&o->eng, &eng);
 	if (rc) {
-		msg("error", "cannot create engine: %s", gcp_strerror(rc));
+		probe_msg("error", "cannot create engine: %s", gcp_strerror(rc));
 		gcp_capture_close(cap);
 		return 1;
 	}

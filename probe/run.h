@@ -11,6 +11,10 @@ int probe_run(const struct probe_opts *o);
 /* Engine counters as one JSON line on stderr (--stats). */
 void probe_print_stats(const struct gcp_stats *st);
 
+/* One line on stderr: "gcprobe: LEVEL: ...". */
+__attribute__((format(printf, 2, 3)))
+void probe_msg(const char *level, const char *fmt, ...);
+
 struct gcp_sinkset;
 /* The sinks of --sink (or --output / stdout); one error line on failure. */
 int probe_open_sinks(const struct probe_opts *o, struct gcp_sinkset *set);

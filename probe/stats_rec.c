@@ -21,15 +21,23 @@ static void on_hup(int sig)
 	hup_flag = 1;
 }
 
-void probe_hup_install(void)
+/* SA_RESTART: a signal during write() must not turn into a stdio error. */
+static void on_signal(int sig, void (*fn)(int))
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_hup;
+	sa.sa_handler = fn;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
+	sigaction(sig, &sa, NULL);
+}
+
+void probe_signals_install(void (*on_stop)(int))
+{
+	on_signal(SIGINT, on_stop);
+	on_signal(SIGTERM, on_stop);
+	on_signal(SIGHUP, on_hup);
 }
 
 bool probe_hup_take(void)

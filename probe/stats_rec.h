@@ -32,7 +32,8 @@ bool probe_stats_wanted(const struct probe_opts *o);
 bool probe_stats_due(const struct probe_opts *o, uint64_t *next_ns, uint64_t now_ns);
 
 /* SIGHUP: the handler sets a flag; the main loop takes it. */
-void probe_hup_install(void);
+/* SIGINT/SIGTERM call on_stop; SIGHUP sets the flag probe_hup_take() reads. */
+void probe_signals_install(void (*on_stop)(int));
 bool probe_hup_take(void);
 
 /* Reload --rules / [rules] file= into every engine (the old set stays on error). */

@@ -243,45 +243,37 @@ static int dec_ethertype(struct dctx *x, uint16_t type, struct gcp_cur *c)
 	}
 }
 
-static int dec_eth(struct dctx *x, const uint8_t *p, uint32_t len)
+/* A link header whose EtherType sits at type_off, payload at hdr_len. */
+static int dec_link_ethertype(struct dctx *x, const uint8_t *p, uint32_t len,
+			      uint32_t type_off, uint32_t hdr_len)
 {
 	struct gcp_cur c = gcp_cur_make(p, len);
 	uint16_t type;
 
 	x->eth_layer++;
-	gcp_cur_skip(&c, 12);
+	gcp_cur_skip(&c, type_off);
 	type = gcp_cur_be16(&c);
+	gcp_cur_skip(&c, hdr_len - type_off - 2);
 	if (c.err)
 		return dec_trunc(x);
 	return dec_ethertype(x, type, &c);
+}
+
+static int dec_eth(struct dctx *x, const uint8_t *p, uint32_t len)
+{
+	return dec_link_ethertype(x, p, len, 12, 14);
 }
 
 /* Linux cooked v1: 16-byte header, protocol in the last two bytes. */
 static int dec_sll(struct dctx *x, const uint8_t *p, uint32_t len)
 {
-	struct gcp_cur c = gcp_cur_make(p, len);
-	uint16_t type;
-
-	x->eth_layer++;
-	gcp_cur_skip(&c, 14);
-	type = gcp_cur_be16(&c);
-	if (c.err)
-		return dec_trunc(x);
-	return dec_ethertype(x, type, &c);
+	return dec_link_ethertype(x, p, len, 14, 16);
 }
 
 /* Linux cooked v2: 20-byte header, protocol first. */
 static int dec_sll2(struct dctx *x, const uint8_t *p, uint32_t len)
 {
-	struct gcp_cur c = gcp_cur_make(p, len);
-	uint16_t type;
-
-	x->eth_layer++;
-	type = gcp_cur_be16(&c);
-	gcp_cur_skip(&c, 18);
-	if (c.err)
-		return dec_trunc(x);
-	return dec_ethertype(x, type, &c);
+	return dec_link_ethertype(x, p, len, 0, 20);
 }
 
 /*

@@ -90,18 +90,6 @@ static void on_signal(int sig)
 	atomic_store(&stop_flag, 1); /* lock-free atomics are async-signal-safe */
 }
 
-__attribute__((format(printf, 2, 3)))
-static void msg(const char *level, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "gcprobe: %s: ", level);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static uint64_t now_ns(clockid_t clk)
 {
 	struct timespec ts;
@@ -656,19 +644,6 @@ static void print_capture_stats(const char *backend, const struct live_backend *
 
 /* ---- run ------------------------------------------------------------------ */
 
-static void install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	probe_hup_install();
-}
-
 int probe_run_workers(const struct probe_opts *o)
 {
 	const struct live_backend *lb = NULL;
@@ -683,7 +658,7 @@ int probe_run_workers(const struct probe_opts *o)
 
 	pthread_mutex_init(&sh.lock, NULL);
 	if (!caps || !wk) {
-		msg("error", "out of memory");
+		probe_msg("error", "out of memory");
 		goto out;
 	}
 	/* Open the input first: a bad input must not clobber --output. */
@@ -701,14 +676,14 @@ int probe_run_workers(const struct probe_opts *o)
 			lb = &live_dpdk;
 #endif
 		if (!lb) {
-			msg("error", "live capture backend not built in");
+			probe_msg("error", "live capture backend not built in");
 			goto out;
 		}
 		backend = lb->name;
 		rc = lb->open(o, caps, nq, err, sizeof(err));
 	}
 	if (rc) {
-		msg("error", "%s", err);
+		probe_msg("error", "%s", err);
 		goto out;
 	}
 
@@ -731,7 +706,7 @@ int probe_run_workers(const struct probe_opts *o)
 		if (!rc && fed && !(w->ring.buf = malloc(RING_SZ)))
 			rc = GCP_ERR_NOMEM;
 		if (rc) {
-			msg("error", "cannot create worker %u: %s", i, gcp_strerror(rc));
+			probe_msg("error", "cannot create worker %u: %s", i, gcp_strerror(rc));
 			goto out_close;
 		}
 		gcp_engine_subscribe(w->eng, o->types, on_record, w);
@@ -739,7 +714,7 @@ int probe_run_workers(const struct probe_opts *o)
 
 	svc = (struct svc){ .o = o, .wk = wk, .nw = nw, .nq = nq, .caps = caps, .lb = lb,
 			    .sh = &sh };
-	install_signals();
+	probe_signals_install(on_signal);
 	/* Workers leave signals to the main thread. */
 	sigset_t block, old;
 	sigemptyset(&block);
@@ -749,7 +724,7 @@ int probe_run_workers(const struct probe_opts *o)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	for (unsigned i = 0; i < nw; i++) {
 		if (pthread_create(&wk[i].th, NULL, fed ? worker_ring : worker_poll, &wk[i])) {
-			msg("error", "cannot start worker %u", i);
+			probe_msg("error", "cannot start worker %u", i);
 			atomic_store(&stop_flag, 1);
 			break;
 		}
@@ -761,7 +736,7 @@ int probe_run_workers(const struct probe_opts *o)
 			CPU_ZERO(&cs);
 			CPU_SET(cpu, &cs);
 			if (pthread_setaffinity_np(wk[i].th, sizeof(cs), &cs))
-				msg("warning", "worker %u: cannot pin to CPU %u", i, cpu);
+				probe_msg("warning", "worker %u: cannot pin to CPU %u", i, cpu);
 		}
 		wk[i].started = true;
 	}
@@ -800,12 +775,12 @@ int probe_run_workers(const struct probe_opts *o)
 		print_capture_stats(backend, lb, caps, nq, wk, nw);
 	}
 	if (cap_rc < 0) {
-		msg("error", "%s", gcp_capture_error(caps[0]));
+		probe_msg("error", "%s", gcp_capture_error(caps[0]));
 		status = 1;
 	}
 	for (unsigned i = 0; i < nw; i++) {
 		if (wk[i].bad) {
-			msg("error", "%llu record(s) could not be rendered: %s",
+			probe_msg("error", "%llu record(s) could not be rendered: %s",
 			    (unsigned long long)wk[i].bad, gcp_strerror(wk[i].bad_status));
 			status = 1;
 		}
