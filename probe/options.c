@@ -304,8 +304,8 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 		break;
 	}
 	case OPT_BODY_CAP:
-		if (!parse_u32(arg, &o->eng.body_cap))
-			return usage_error("--body-cap: '%s' is not a non-negative integer", arg);
+		if (!parse_u32(arg, &o->eng.body_cap) || o->eng.body_cap > 131072)
+			return usage_error("--body-cap: '%s' is not 0..131072 bytes", arg);
 		break;
 	case OPT_CONFIG:
 	case OPT_CHECK_CONFIG:

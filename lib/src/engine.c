@@ -69,7 +69,9 @@ static int take_opts(struct gcp_engine *e, const struct gcp_engine_opts *in)
 		return GCP_ERR_INVAL;
 	if (o->hs_streams > (1u << 24))
 		return GCP_ERR_INVAL;
-	if (o->stream_pending_bytes > (1u << GCP_POOL_MAX_SHIFT))
+	/* Both are single pool blocks: larger would fail on every use. */
+	if (o->stream_pending_bytes > (1u << GCP_POOL_MAX_SHIFT) ||
+	    o->body_cap > (1u << GCP_POOL_MAX_SHIFT))
 		return GCP_ERR_INVAL;
 	return GCP_OK;
 }

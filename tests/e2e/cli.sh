@@ -57,6 +57,7 @@ for l in sys.stdin:
 # Bad arguments and files: one error line, non-zero exit.
 expect_error 2 "unknown option" --bogus
 expect_error 2 "cores" --read "$src/data/demo.pcap" --cores 0,x
+expect_error 2 "body-cap" --read "$src/data/demo.pcap" --body-cap 200000
 # Pinned workers (CPU 0 exists everywhere) give the same records.
 [ "$("$bin" --read "$src/data/demo.pcap" --workers 2 --cores 0 | wc -l)" -eq 5 ] || fail "--cores with workers"
 [ "$("$bin" --read "$src/data/demo.pcap" --cores 0 | wc -l)" -eq 5 ] || fail "--cores single"

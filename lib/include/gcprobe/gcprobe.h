@@ -114,7 +114,7 @@ struct gcp_engine_opts {
 	uint32_t reasm_flow_bytes;   /**< out-of-order bytes per flow direction; default 256 KiB */
 	uint64_t reasm_total_bytes;  /**< out-of-order bytes per engine; default 64 MiB */
 	uint32_t stream_pending_bytes; /**< unparsed tail a dissector may hold; default 64 KiB */
-	uint32_t body_cap;       /**< HTTP body bytes kept per message; default 4096 */
+	uint32_t body_cap;       /**< HTTP body bytes kept per message; default 4096, at most 128 KiB */
 	int decompress;          /**< gunzip/inflate HTTP bodies: 1 yes (default), -1 no */
 	uint32_t dns_timeout_s;  /**< unanswered DNS query timeout; default 10 s */
 	uint32_t worker_id;      /**< index of this engine among workers: keeps flow_id unique across them */
