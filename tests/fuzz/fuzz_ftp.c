@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_feed.h"
 #include "engine.h"
 #include "expect.h"
 
@@ -18,56 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const struct gcp_dissector gcp_dissector_ftp;
 extern const struct gcp_dissector gcp_dissector_ftpdata;
 
-#define PENDING_MAX (64u * 1024) /* engine default stream_pending_bytes */
-
-struct side {
-	uint8_t *buf;
-	size_t len;
-	bool probed;
-};
-
-/* Offer pending + chunk in an exact-size buffer so ASan sees over-reads. */
-static uint8_t feed(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ctx *ctx,
-		    struct side *s, int dir, const uint8_t *p, size_t n, unsigned flags)
-{
-	size_t len = s->len + n;
-	uint8_t *b = malloc(len ? len : 1);
-
-	if (!b)
-		return GCP_PARSE_ERROR;
-	if (s->len)
-		memcpy(b, s->buf, s->len);
-	if (n)
-		memcpy(b + s->len, p, n);
-	if (!s->probed && len) {
-		(void)dis->probe(b, (uint32_t)len, dir);
-		s->probed = true;
-	}
-	struct gcp_parse_result r = dis->parse(st, ctx, dir, b, (uint32_t)len, flags);
-
-	if (r.consumed > len)
-		abort();
-	free(s->buf);
-	s->buf = NULL;
-	s->len = len - r.consumed;
-	if (s->len > PENDING_MAX) {
-		r = dis->parse(st, ctx, dir, NULL, (uint32_t)s->len, GCP_PF_GAP);
-		s->len = 0;
-	} else if (s->len) {
-		s->buf = malloc(s->len);
-		if (!s->buf)
-			abort();
-		memcpy(s->buf, b + r.consumed, s->len);
-	}
-	free(b);
-	return r.status;
-}
-
 /* One dissector over the chunks; flags as in the header comment. */
 static void run(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ctx *ctx,
 		uint8_t flags, const uint8_t *data, size_t size)
 {
-	struct side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
+	struct fuzz_side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
 	uint8_t status = GCP_PARSE_OK;
 	int dir = flags & 1;
 
@@ -82,14 +38,14 @@ static void run(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ct
 		if (len == 0 && (flags & 2))
 			status = dis->parse(st, ctx, dir, NULL, 100, GCP_PF_GAP).status;
 		else
-			status = feed(dis, st, ctx, &sides[dir], dir, data, len, 0);
+			status = fuzz_feed(dis, st, ctx, &sides[dir], dir, data, len, 0);
 		data += len;
 		size -= len;
 		if (!(flags & 4))
 			dir = !dir; /* flags bit 2: keep one direction */
 	}
 	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
-		status = feed(dis, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
+		status = fuzz_feed(dis, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
 	if (dis->fini)
 		dis->fini(st, ctx);
 	free(sides[0].buf);

@@ -9,60 +9,15 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_feed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 extern const struct gcp_dissector gcp_dissector_tls;
 
-#define PENDING_MAX (64u * 1024) /* engine default stream_pending_bytes */
-
-struct side {
-	uint8_t *buf;
-	size_t len;
-	bool probed;
-};
-
-/* Offer pending + chunk in an exact-size buffer so ASan sees over-reads. */
-static uint8_t feed(void *st, struct gcp_dissect_ctx *ctx, struct side *s, int dir,
-		    const uint8_t *p, size_t n, unsigned flags)
-{
-	size_t len = s->len + n;
-	uint8_t *b = malloc(len ? len : 1);
-
-	if (!b)
-		return GCP_PARSE_ERROR;
-	if (s->len)
-		memcpy(b, s->buf, s->len);
-	if (n)
-		memcpy(b + s->len, p, n);
-	if (!s->probed && len) {
-		(void)gcp_dissector_tls.probe(b, (uint32_t)len, dir);
-		s->probed = true;
-	}
-	struct gcp_parse_result r = gcp_dissector_tls.parse(st, ctx, dir, b, (uint32_t)len, flags);
-
-	if (r.consumed > len)
-		abort();
-	free(s->buf);
-	s->buf = NULL;
-	s->len = len - r.consumed;
-	if (s->len > PENDING_MAX) {
-		/* Like app.c: over the bound the tail becomes a gap. */
-		r = gcp_dissector_tls.parse(st, ctx, dir, NULL, (uint32_t)s->len, GCP_PF_GAP);
-		s->len = 0;
-	} else if (s->len) {
-		s->buf = malloc(s->len);
-		if (!s->buf)
-			abort();
-		memcpy(s->buf, b + r.consumed, s->len);
-	}
-	free(b);
-	return r.status;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
+	struct fuzz_side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
 	struct gcp_dissect_ctx *ctx;
 	uint8_t status = GCP_PARSE_OK;
 	void *st;
@@ -93,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len == 0 && (flags & 2))
 			status = gcp_dissector_tls.parse(st, ctx, dir, NULL, 100, GCP_PF_GAP).status;
 		else
-			status = feed(st, ctx, &sides[dir], dir, data, len, 0);
+			status = fuzz_feed(&gcp_dissector_tls, st, ctx, &sides[dir], dir, data, len, 0);
 		data += len;
 		size -= len;
 		if (!(flags & 4))
@@ -101,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Flow end: pending bytes offered once more with FIN, then fini. */
 	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
-		status = feed(st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
+		status = fuzz_feed(&gcp_dissector_tls, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
 	gcp_dissector_tls.fini(st, ctx);
 	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
 		(void)gcp_test_dctx_json(ctx, i);
