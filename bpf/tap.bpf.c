@@ -217,12 +217,12 @@ static __always_inline int parse_eth(struct cursor *c, struct pkt_info *pi, __u1
 static __always_inline int parse_ipv4(struct cursor *c, struct pkt_info *pi, int *first_frag)
 {
 	struct iphdr *ip = cur_pull(c, sizeof(*ip));
-	__u32 hlen;
+	__u32 opt_len;
 
 	if (!ip || ip->version != 4 || ip->ihl < 5)
 		return PARSE_FAIL;
-	hlen = ip->ihl * 4;
-	if (!cur_pull(c, hlen - sizeof(*ip)))
+	opt_len = ((ip->ihl - 5) & 0xf) * 4; /* masked: the verifier needs a bound */
+	if (!cur_pull(c, opt_len))
 		return PARSE_FAIL;
 	pi->ip_version = 4;
 	pi->l4 = ip->protocol;
@@ -272,7 +272,8 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt_info *pi, int
 		if (!oh)
 			return PARSE_FAIL;
 		next = oh->nexthdr;
-		if (!cur_pull(c, ((__u32)oh->hdrlen + 1) * 8 - sizeof(*oh)))
+		/* (hdrlen + 1) * 8 bytes in all, the first 2 already pulled */
+		if (!cur_pull(c, (__u32)oh->hdrlen * 8 + 6))
 			return PARSE_FAIL;
 	}
 	pi->l4 = next;
