@@ -240,6 +240,8 @@ static int cmd_list(int argc, char **argv)
 		struct tap t;
 		struct gcp_tap_cfg cfg = { 0 };
 		uint64_t st[GCP_TAP_ST__MAX] = { 0 };
+		if (!tap_is_pinned(devs[i]))
+			continue; /* being attached or detached right now */
 		if (tap_open(devs[i], &t, err, sizeof(err))) {
 			tap_err(0, "%s", err);
 			continue;
