@@ -6,10 +6,12 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/if_xdp.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -885,11 +887,16 @@ Test(bpf_tap, policy_updates_apply_without_reload)
 
 /* ---- steering ------------------------------------------------------------- */
 
-/* A private network namespace with a veth pair: a clone target and an AF_XDP device. */
+/*
+ * A private network namespace with a veth pair: a clone target and an
+ * AF_XDP device. IPv6 off, so no MLD/DAD packet reaches attached programs.
+ */
 static int private_veth(void)
 {
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(system("ip link add gtapu0 type veth peer name gtapu1 && "
+	cr_assert_eq(system("for c in all default; do "
+			    "echo 1 2>/dev/null >/proc/sys/net/ipv6/conf/$c/disable_ipv6; done; "
+			    "ip link add gtapu0 type veth peer name gtapu1 && "
 			    "ip link set gtapu0 up && ip link set gtapu1 up"), 0);
 	return (int)if_nametoindex("gtapu0");
 }
@@ -1006,4 +1013,60 @@ Test(bpf_tap, xdp_hit_redirects_to_the_queue_socket)
 	cr_assert_eq(inv_port(0, 17, 53).pkts, 1, "redirected packets are counted too");
 	close(xfd);
 	munmap(umem, 16 * 4096);
+}
+
+/* ---- real attach: the offloaded VLAN tag ------------------------------------ */
+
+static void tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0x6763, .priority = 1, .prog_fd = prog_fd);
+	int err = bpf_tc_hook_create(&hook);
+
+	cr_assert(err == 0 || err == -EEXIST, "clsact: %d", err);
+	cr_assert_eq(bpf_tc_attach(&hook, &opts), 0);
+}
+
+static void send_raw(int ifindex, const struct pkt *p)
+{
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6 };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+
+	cr_assert_geq(fd, 0, "AF_PACKET: %s", strerror(errno));
+	memcpy(sa.sll_addr, p->b, 6);
+	cr_assert_eq(sendto(fd, p->b, p->len, 0, (struct sockaddr *)&sa, sizeof(sa)),
+		     (ssize_t)p->len, "sendto: %s", strerror(errno));
+	close(fd);
+}
+
+/* Receive untags the outer tag into skb metadata before TC ingress; egress keeps it in the frame. */
+Test(bpf_tap, tc_sees_the_outer_tag_in_packet_or_offloaded)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int tx, rx;
+	struct pkt p;
+
+	load();
+	tx = private_veth();
+	rx = (int)if_nametoindex("gtapu1");
+	tc_attach(tx, BPF_TC_EGRESS, TC_OUT);
+	tc_attach(rx, BPF_TC_INGRESS, TC_IN);
+	u32_add(skel->maps.policy_vlans, 100);
+	match_cfg(GCP_TAP_DIM_VLAN);
+
+	memset(&p, 0, sizeof(p));
+	put_eth(&p, 0x88a8);
+	put_vlan(&p, 0x6000 | 100, 0x8100);
+	put_vlan(&p, 7, 0x0800);
+	put_ipv4(&p, "10.5.0.1", "10.5.0.2", 17);
+	put_udp(&p, 40000, 7);
+	grow(&p, 20);
+	finish(&p);
+	send_raw(tx, &p);
+	for (int i = 0; i < 100 && stat(GCP_TAP_ST_POLICY_HIT) < 2; i++)
+		nanosleep(&pause, NULL);
+	cr_assert_eq(stat(GCP_TAP_ST_POLICY_HIT), 2, "egress (tag in frame) and ingress (offloaded)");
+	cr_assert_eq(inv_dir(0, GCP_TAP_EGRESS, GCP_TAP_NORTH_SOUTH).bytes, 48);
+	cr_assert_eq(inv_dir(0, GCP_TAP_INGRESS, GCP_TAP_NORTH_SOUTH).bytes, 48);
+	cr_assert_eq(inv_port(0, 17, 7).pkts, 2);
 }
