@@ -355,8 +355,12 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* Per-CPU add; a new key that does not fit counts ST_INV_OVERFLOW. */
-static __always_inline void inv_add(void *map, const void *key, __u32 bytes)
+/*
+ * Per-CPU add; a new key that does not fit counts ST_INV_OVERFLOW.
+ * inv_add, count_inventory and policy_match are real calls (__noinline):
+ * inlined, the verifier walks every parse path through them, ~4x the work.
+ */
+static __noinline void inv_add(void *map, const void *key, __u32 bytes)
 {
 	struct gcp_tap_counter init = { .pkts = 1, .bytes = bytes };
 	struct gcp_tap_counter *ctr = bpf_map_lookup_elem(map, key);
@@ -395,7 +399,7 @@ static __always_inline int addr_in(void *trie, const __u8 addr[16])
 	return bpf_map_lookup_elem(trie, &k) != NULL;
 }
 
-static __always_inline void count_inventory(const struct pkt_info *pi, __u8 slot, __u8 dir)
+static __noinline void count_inventory(const struct pkt_info *pi, __u8 slot, __u8 dir)
 {
 	struct gcp_tap_proto_key pk = { .slot = slot, .l4 = pi->l4, .ip_version = pi->ip_version };
 	struct gcp_tap_ip_key ik = { .slot = slot };
@@ -441,7 +445,7 @@ static __always_inline int key_in(void *map, __u32 key)
  * does not match. No active dimension selects nothing, so emptying the
  * maps never turns into "mirror everything".
  */
-static __always_inline int policy_match(const struct gcp_tap_cfg *cfg,
+static __noinline int policy_match(const struct gcp_tap_cfg *cfg,
 					const struct pkt_info *pi, int is_ip)
 {
 	__u32 dims = cfg->match_dims;
