@@ -267,6 +267,17 @@ static uint32_t run(int prog_fd, const struct pkt *p)
 	return o.retval;
 }
 
+/* TC run of a GSO packet standing for segs packets. */
+static uint32_t run_gso(const struct pkt *p, uint32_t segs)
+{
+	struct __sk_buff ctx = { .gso_segs = segs, .gso_size = 1000 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = (uint32_t)p->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	cr_assert_eq(bpf_prog_test_run_opts(TC_IN, &o), 0, "test_run: %s", strerror(errno));
+	return o.retval;
+}
+
 static void set_cfg(const struct gcp_tap_cfg *cfg)
 {
 	uint32_t zero = 0;
@@ -488,6 +499,42 @@ Test(bpf_tap, service_port_rules)
 	cr_assert_eq(inv_port(0, 17, 53).bytes, 28 + 30 + 28 + 60);
 	cr_assert_eq(map_entries(skel->maps.inv_ports), 3);
 	cr_assert_eq(inv_proto(0, 17, 4).pkts, 2);
+
+	memset(&p, 0, sizeof(p)); /* SCTP: ports lead the common header */
+	put_eth(&p, 0x0800);
+	put_ipv4(&p, "10.0.0.1", "10.0.0.2", 132);
+	put_udp(&p, 38412, 2905);
+	grow(&p, 8);
+	finish(&p);
+	run(TC_IN, &p);
+	cr_assert_eq(inv_port(0, 132, 2905).bytes, 36);
+
+	memset(&p, 0, sizeof(p)); /* ICMP: a protocol, no service port */
+	put_eth(&p, 0x0800);
+	put_ipv4(&p, "10.0.0.1", "10.0.0.2", 1);
+	grow(&p, 8);
+	finish(&p);
+	run(TC_IN, &p);
+	cr_assert_eq(inv_proto(0, 1, 4).bytes, 28);
+	cr_assert_eq(map_entries(skel->maps.inv_ports), 4);
+}
+
+Test(bpf_tap, gso_packets_count_their_segments)
+{
+	struct pkt p;
+	uint32_t len;
+
+	load();
+	len = tcp4(&p, "10.0.0.1", "10.0.0.2", 40000, 80, ACK, 400);
+	cr_assert_eq(run_gso(&p, 3), TC_ACT_UNSPEC_RET);
+	cr_assert_eq(inv_proto(0, 6, 4).pkts, 3);
+	cr_assert_eq(inv_proto(0, 6, 4).bytes, len);
+	cr_assert_eq(inv_port(0, 6, 80).pkts, 3);
+	cr_assert_eq(stat(GCP_TAP_ST_PKTS), 1, "program runs, not segments");
+
+	p.b[16] = p.b[17] = 0; /* BIG TCP: no IPv4 length, the frame says it */
+	run(TC_IN, &p);
+	cr_assert_eq(inv_proto(0, 6, 4).bytes, 2 * len);
 }
 
 Test(bpf_tap, egress_direction_and_locality)
