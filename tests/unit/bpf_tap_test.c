@@ -235,9 +235,27 @@ static void load_skel(struct gcp_tap *s)
 	cr_assert_gt(ncpu, 0);
 }
 
+/* Programs a test runs; loading only those spares the verifier work. */
+enum { P_TC_IN = 1, P_TC_OUT = 2, P_XDP = 4, P_ALL = 7 };
+
+static struct gcp_tap *open_progs(unsigned mask)
+{
+	struct gcp_tap *s = open_skel();
+
+	bpf_program__set_autoload(s->progs.tap_tc_ingress, (mask & P_TC_IN) != 0);
+	bpf_program__set_autoload(s->progs.tap_tc_egress, (mask & P_TC_OUT) != 0);
+	bpf_program__set_autoload(s->progs.tap_xdp, (mask & P_XDP) != 0);
+	return s;
+}
+
+static void load_progs(unsigned mask)
+{
+	load_skel(open_progs(mask));
+}
+
 static void load(void)
 {
-	load_skel(open_skel());
+	load_progs(P_TC_IN);
 }
 
 static void teardown(void)
@@ -425,7 +443,7 @@ Test(bpf_tap, object_loads_all_programs)
 {
 	const struct bpf_program *progs[3];
 
-	load();
+	load_progs(P_ALL);
 	progs[0] = skel->progs.tap_tc_ingress;
 	progs[1] = skel->progs.tap_tc_egress;
 	progs[2] = skel->progs.tap_xdp;
@@ -541,7 +559,7 @@ Test(bpf_tap, egress_direction_and_locality)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_TC_IN | P_TC_OUT);
 	lpm_add(skel->maps.local_prefixes, "10.0.0.0/8");
 	lpm_add(skel->maps.local_prefixes, "fd00::/8");
 	tcp4(&p, "10.0.0.1", "10.9.9.9", 40000, 443, SYN, 0); /* both local */
@@ -568,7 +586,7 @@ Test(bpf_tap, xdp_counts_as_ingress)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_XDP);
 	udp4(&p, "10.0.0.1", "10.0.0.2", 1234, 53, 12);
 	cr_assert_eq(run(XDP, &p), XDP_PASS_);
 	cr_assert_eq(inv_dir(0, GCP_TAP_INGRESS, GCP_TAP_NORTH_SOUTH).bytes, 40);
@@ -598,7 +616,7 @@ Test(bpf_tap, slot_selects_the_key_being_written)
 
 Test(bpf_tap, full_inventory_map_counts_overflow)
 {
-	struct gcp_tap *s = open_skel();
+	struct gcp_tap *s = open_progs(P_TC_IN);
 	struct pkt p;
 
 	cr_assert_eq(bpf_map__set_max_entries(s->maps.inv_src_ips, 2), 0);
@@ -720,7 +738,7 @@ Test(bpf_tap, arp_is_non_ip_and_passes)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_ALL);
 	arp(&p);
 	cr_assert_eq(run(TC_IN, &p), TC_ACT_UNSPEC_RET);
 	cr_assert_eq(run(TC_OUT, &p), TC_ACT_UNSPEC_RET);
@@ -735,7 +753,7 @@ Test(bpf_tap, truncated_headers_are_parse_failures)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_ALL);
 	memset(&p, 0, sizeof(p)); /* IPv4 header cut at 10 bytes (TC test runs refuse it) */
 	put_eth(&p, 0x0800);
 	grow(&p, 10)[0] = 0x45;
@@ -849,7 +867,7 @@ Test(bpf_tap, policy_vlan_uses_the_outermost_tag)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_TC_IN | P_XDP);
 	u32_add(skel->maps.policy_vlans, 100);
 	match_cfg(GCP_TAP_DIM_VLAN);
 	memset(&p, 0, sizeof(p));
@@ -954,7 +972,7 @@ Test(bpf_tap, tc_clones_hits_and_always_continues)
 	struct pkt p;
 	int monitor;
 
-	load();
+	load_progs(P_TC_IN | P_TC_OUT);
 	monitor = private_veth();
 	cr_assert_gt(monitor, 1);
 	set_cfg(&cfg);
@@ -991,7 +1009,7 @@ Test(bpf_tap, xdp_miss_action_and_missing_socket)
 				   .match_dims = GCP_TAP_DIM_PROTO };
 	struct pkt p;
 
-	load();
+	load_progs(P_XDP);
 	u32_add(skel->maps.policy_protos, 6);
 	set_cfg(&cfg);
 	udp4(&p, "10.0.0.1", "10.0.0.2", 1, 2, 0);
@@ -1044,7 +1062,7 @@ Test(bpf_tap, xdp_hit_redirects_to_the_queue_socket)
 	void *umem;
 	int xfd;
 
-	load();
+	load_progs(P_XDP);
 	xfd = xsk_bound(private_veth(), &umem);
 	cr_assert_eq(bpf_map__update_elem(skel->maps.xsks, &q0, sizeof(q0), &xfd, sizeof(xfd),
 					  BPF_ANY), 0, "xsks: %s", strerror(errno));
@@ -1093,7 +1111,7 @@ Test(bpf_tap, tc_sees_the_outer_tag_in_packet_or_offloaded)
 	int tx, rx;
 	struct pkt p;
 
-	load();
+	load_progs(P_TC_IN | P_TC_OUT);
 	tx = private_veth();
 	rx = (int)if_nametoindex("gtapu1");
 	tc_attach(tx, BPF_TC_EGRESS, TC_OUT);
