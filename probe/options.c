@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,7 @@ static const char usage_text[] =
 	"usage: gcprobe --read FILE [options]\n"
 	"       gcprobe --iface IF [--queues N] [--xdp-mode zc|copy|auto] [options]\n"
 	"       gcprobe --dpdk \"EAL ARGS\" [--port P] [--queues N] [options]\n"
-	"       gcprobe --tap DEV[:tc|:xdp] [--tap ...] [options]   (inventory only)\n"
-	"       gcprobe tap attach|detach|list|policy|inventory ...  (gcprobe tap --help)\n"
+	"       gcprobe tap attach|detach|list|policy|inventory ...  (docs/TAPS.md)\n"
 	"       gcprobe --version | --help\n"
 	"\n"
 	"Reads a pcap or pcapng file, or captures live (AF_XDP, DPDK), and\n"
@@ -64,21 +64,13 @@ static const char usage_text[] =
 	"      --check-config FILE  validate FILE (and its rules), print ok, exit\n"
 	"      --stats-interval S   with --types ...,stats: a stats record every S\n"
 	"                           seconds (default 10; 0: only at exit)\n"
-	"      --tap DEV[:tc|:xdp]  attach an eBPF tap to DEV for this run (repeatable;\n"
-	"                           default tc), detached at exit and on SIGINT/SIGTERM;\n"
-	"                           its inventory records go to the sinks. Without\n"
-	"                           --read/--iface/--dpdk the run only drains inventory\n"
-	"                           until --duration or a signal. --iface IF with an\n"
-	"                           xdp tap on IF receives through the tap's xsks map\n"
-	"      --tap-monitor IF     tc taps clone the packets their policy selects to IF\n"
-	"      --tap-policy P       all or none (default: all with --tap-monitor or for\n"
-	"                           xdp taps, else none); change it at runtime with\n"
-	"                           gcprobe tap policy DEV ...\n"
-	"      --tap-local CIDRS    local prefixes (east-west when both ends are local)\n"
-	"      --inventory-interval S  an inventory record per tap every S seconds\n"
-	"                           (default 10; 0: only at exit)\n"
-	"      --inventory-top N    entries per inventory list, the rest summed as\n"
-	"                           \"other\" (default 1000)\n"
+	"      --tap DEV[:tc|:xdp]  eBPF tap on DEV for the run (repeatable): inventory\n"
+	"                           records, detached at exit; alone: inventory only\n"
+	"      --tap-monitor IF     tc taps clone what their policy selects to IF\n"
+	"      --tap-policy P       all or none (default: all with --tap-monitor or xdp)\n"
+	"      --tap-local CIDRS    local prefixes: east-west when both ends are local\n"
+	"      --inventory-interval S  inventory record per tap every S s (default 10)\n"
+	"      --inventory-top N    entries per inventory list (default 1000)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
 
@@ -460,6 +452,7 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 	optind = 0; /* glibc: full rescan */
 	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
 		if (c == 'h') {
+			signal(SIGPIPE, SIG_IGN); /* `--help | grep -q`: a closed pipe is no error */
 			fputs(usage_text, stdout);
 			return PROBE_EXIT_OK;
 		}

@@ -475,6 +475,7 @@ int probe_tap_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		signal(SIGPIPE, SIG_IGN); /* `tap --help | grep -q`: a closed pipe is no error */
 		fputs(tap_usage, stdout);
 		return 0;
 	}
