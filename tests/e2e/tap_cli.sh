@@ -186,21 +186,31 @@ ok "--tap run: final interval drained, nothing left after SIGTERM"
 # ---- XSKMAP: tc tap clones to MON0, xdp tap on MON1 feeds gcprobe --iface MON1 ----
 G tap attach $TAPDEV --monitor $MON0 && G tap attach $MON1 --mode xdp || fail "attach tc + xdp"
 G tap list | grep -q "^$MON1 mode=xdp monitor=- policy=all" || fail "xdp tap list: $(G tap list)"
-nsenter --net=/run/netns/$NS_H "$BIN" --iface $MON1 --duration 4 -o "$TMP/xsk.json" 2>"$TMP/xsk.err" &
+G tap detach $MON1 || fail "detach xdp"
+# The run attaches the xdp tap itself (--tap), its AF_XDP socket joins the
+# tap's xsks map; SIGTERM: records flushed, last interval drained, tap gone.
+nsenter --net=/run/netns/$NS_H "$BIN" --iface $MON1 --tap $MON1:xdp --inventory-interval 30 \
+	-o "$TMP/xsk.json" 2>"$TMP/xsk.err" &
 RUN=$!
 PIDS="$PIDS $RUN"
-for _ in $(seq 50); do grep -q "AF_XDP copy mode" "$TMP/xsk.err" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "AF_XDP copy mode" "$TMP/xsk.err" && break; sleep 0.1; done
 send 6000 1 http
-wait $RUN || fail "gcprobe --iface $MON1: $(cat "$TMP/xsk.err")"
+sleep 0.3
+kill -TERM $RUN; wait $RUN || fail "gcprobe --iface $MON1 --tap $MON1:xdp: $(cat "$TMP/xsk.err")"
 grep -q "gcprobe xdp tap found" "$TMP/xsk.err" || fail "no xsks map note: $(cat "$TMP/xsk.err")"
 json "$TMP/xsk.json" '
 h = [x for x in r if x["type"] == "http"]
 assert len(h) == 1 and h[0]["url"] == "/tap" and h[0]["status"] == 200, r
-' 2>"$TMP/py" || fail "records through the xsks map: $(tail -1 "$TMP/py")"
-H ip link show $MON1 | grep -q "prog/xdp.*tap_xdp" || fail "xdp tap gone after the capture"
-G tap detach $MON1 && G tap detach $TAPDEV || fail "detach tc + xdp"
-H ip link show $MON1 | grep -q "prog/xdp" && fail "xdp program left on $MON1"
-ok "xdp tap feeds AF_XDP through the xsks map"
+i = [x for x in r if x["type"] == "inventory"]
+assert len(i) == 1 and i[0]["tap"] == sys.argv[2] and i[0]["tap_mode"] == "xdp", i
+assert i[0]["directions"] == [{"direction": "ingress", "locality": "north-south",
+	"pkts": i[0]["mirrored_pkts"], "bytes": i[0]["directions"][0]["bytes"]}], i
+assert i[0]["mirrored_pkts"] >= 9 and i[0]["policy_hits"] == i[0]["mirrored_pkts"], i
+' "$MON1" 2>"$TMP/py" || fail "records through the xsks map: $(tail -1 "$TMP/py")"
+H ip link show $MON1 | grep -q "prog/xdp" && fail "xdp program left on $MON1 after SIGTERM"
+G tap list | grep -q "^$MON1 " && fail "xdp tap still listed after the run"
+G tap detach $TAPDEV || fail "detach tc"
+ok "xdp tap of a run feeds AF_XDP through the xsks map; gone after SIGTERM"
 
 [ $FAIL -eq 0 ] && echo "PASS: gcprobe tap"
 exit $FAIL
