@@ -160,18 +160,17 @@ int tap_policy_set_mode(const struct tap *t, __u32 mode, char *err, size_t errsz
 	return update_cfg(t, (int)mode, err, errsz);
 }
 
-static void show_map(FILE *f, const struct tap *t, enum tap_pol_kind k, int fd, const char *label)
+static void show_map(FILE *f, enum tap_pol_kind k, int fd, const char *label)
 {
 	struct tap_pol_entry e = { .kind = k };
 	__u8 key[sizeof(struct gcp_tap_lpm_key)], next[sizeof(key)];
 	void *prev = NULL;
 	char s[64];
 
-	(void)t;
 	for (unsigned guard = 0; guard < 1u << 20 && !bpf_map_get_next_key(fd, prev, next); guard++) {
 		memcpy(key, next, sizeof(key));
 		prev = key;
-		memcpy((void *)entry_key(&e), key, key_size(k));
+		memcpy(&e.u, key, key_size(k)); /* every union member starts at offset 0 */
 		entry_str(&e, s, sizeof(s));
 		fprintf(f, "%s %s\n", label, s);
 	}
@@ -188,6 +187,6 @@ void tap_policy_show(const struct tap *t, FILE *f)
 		t->meta.mode == TAP_MODE_XDP ? "xdp" : "tc", tap_policy_mode_name(cfg.policy_mode),
 		dims, t->meta.monitor[0] ? t->meta.monitor : "-");
 	for (int k = 0; k < NKINDS; k++)
-		show_map(f, t, (enum tap_pol_kind)k, kind_fd(t, (enum tap_pol_kind)k), kind_names[k]);
-	show_map(f, t, TAP_POL_CIDR, t->fd.local_prefixes, "local");
+		show_map(f, (enum tap_pol_kind)k, kind_fd(t, (enum tap_pol_kind)k), kind_names[k]);
+	show_map(f, TAP_POL_CIDR, t->fd.local_prefixes, "local");
 }

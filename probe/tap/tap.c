@@ -480,7 +480,7 @@ void tap_close(struct tap *t)
 {
 	for (size_t i = 0; i < NMAPS; i++) {
 		int *fd = (int *)((char *)&t->fd + map_pins[i].off);
-		if (*fd > 0)
+		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
 	}
