@@ -112,6 +112,21 @@ for args in "policy $TAPDEV add mac 1" "policy $TAPDEV add cidr 10.0.0.0/33" "po
 		fail "tap $args: rc $rc, stderr: $(cat "$TMP/err")"
 done
 G tap attach nosuch0 2>"$TMP/err"; [ $? -eq 1 ] || fail "attach nosuch0 did not fail with 1"
+# Run options: one error line, exit 2, nothing attached.
+for args in "--tap $TAPDEV:foo" "--tap-monitor $MON0 --read x.pcap" "--tap $MON0 --inventory-top 0" \
+	    "--tap $MON0 --tap-local 10.0.0.0/40" "--tap $MON0 --tap-policy some" "--tap $MON0 --tap $MON0"; do
+	G $args 2>"$TMP/err"; rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -q "^gcprobe: error: " "$TMP/err" ||
+		fail "gcprobe $args: rc $rc, stderr: $(cat "$TMP/err")"
+done
+printf '[probe]\ninventory_interval = 5s\ninventory_top = 10\n[capture]\ntap = %s:tc\ntap = %s:xdp\ntap_monitor = %s\ntap_policy = all\ntap_local = 10.91.0.0/24\n' \
+	$TAPDEV $MON1 $MON0 >"$TMP/ok.conf"
+G --check-config "$TMP/ok.conf" | grep -qx ok || fail "config with tap keys not ok"
+printf '[capture]\ntap = %s\ntap_policy = some\n' $TAPDEV >"$TMP/bad.conf"
+G --check-config "$TMP/bad.conf" 2>"$TMP/err"
+grep -qx "gcprobe: error: $TMP/bad.conf:3: --tap-policy: 'some' is not all or none" "$TMP/err" ||
+	fail "bad tap_policy in config: $(cat "$TMP/err")"
+G tap list | grep -q "^$MON0 \|^$MON1 " && fail "a rejected run attached a tap"
 ok "attach, list, usage errors"
 
 # ---- policy at runtime: only UDP to 10.91.0.2:5353 is cloned ----
