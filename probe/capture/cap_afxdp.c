@@ -34,8 +34,8 @@
 #define AX_FRAME_SIZE 4096u /* one page: native XDP on most drivers wants it */
 #define AX_RX_MAX 2048u
 #define AX_BURST_MAX 256u
-/* xsks map of a gcprobe xdp tap on the interface (probe/tap/tap.h: TAP_PIN_ROOT). */
-#define AX_TAP_XSKS "/sys/fs/bpf/gcprobe/tap/%s/xsks"
+/* Pins of a gcprobe tap on the interface (probe/tap/tap.h: TAP_PIN_ROOT). */
+#define AX_TAP_PIN "/sys/fs/bpf/gcprobe/tap/%s/%s"
 
 /* One queue: its socket, its UMEM and the frames lent to the engine. */
 struct axq {
@@ -263,12 +263,16 @@ static int try_socket(struct axq *q, const char *ifname, uint32_t xdp_flags, uin
 	return rc;
 }
 
-/* A gcprobe xdp tap pinned on IF: receive through its xsks map. */
+/* A gcprobe xdp tap pinned on IF: receive through its xsks map. (A tc
+ * tap pins an xsks map too, but nothing redirects into it.) */
 static void find_tap_xsks(const char *ifname)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), AX_TAP_XSKS, ifname);
+	snprintf(path, sizeof(path), AX_TAP_PIN, ifname, "prog_xdp");
+	if (access(path, F_OK))
+		return;
+	snprintf(path, sizeof(path), AX_TAP_PIN, ifname, "xsks");
 	tap_xsks_fd = bpf_obj_get(path);
 	if (tap_xsks_fd >= 0)
 		note("%s: gcprobe xdp tap found: sockets join its xsks map (%s), no libxdp program",

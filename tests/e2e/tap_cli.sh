@@ -202,6 +202,18 @@ ok "--tap run: final interval drained, nothing left after SIGTERM"
 G tap attach $TAPDEV --monitor $MON0 && G tap attach $MON1 --mode xdp || fail "attach tc + xdp"
 G tap list | grep -q "^$MON1 mode=xdp monitor=- policy=all" || fail "xdp tap list: $(G tap list)"
 G tap detach $MON1 || fail "detach xdp"
+# A tc tap pins an xsks map too; --iface must not take it for an xdp tap's.
+G tap attach $MON1 || fail "attach tc on $MON1"
+nsenter --net=/run/netns/$NS_H "$BIN" --iface $MON1 --duration 3 -o "$TMP/tc.json" 2>"$TMP/tc.err" &
+RUN=$!
+PIDS="$PIDS $RUN"
+for _ in $(seq 100); do grep -q "AF_XDP copy mode" "$TMP/tc.err" && break; sleep 0.1; done
+send 6000 1 http
+wait $RUN || fail "gcprobe --iface $MON1 with a tc tap: $(cat "$TMP/tc.err")"
+grep -q "gcprobe xdp tap found" "$TMP/tc.err" && fail "tc tap taken for an xdp tap"
+json "$TMP/tc.json" 'assert [x["url"] for x in r if x["type"] == "http"] == ["/tap"], r' ||
+	fail "--iface $MON1 with a tc tap: no http record"
+G tap detach $MON1 || fail "detach tc on $MON1"
 # The run attaches the xdp tap itself (--tap), its AF_XDP socket joins the
 # tap's xsks map; SIGTERM: records flushed, last interval drained, tap gone.
 nsenter --net=/run/netns/$NS_H "$BIN" --iface $MON1 --tap $MON1:xdp --inventory-interval 30 \
