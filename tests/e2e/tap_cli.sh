@@ -204,12 +204,13 @@ G tap list | grep -q "^$MON1 mode=xdp monitor=- policy=all" || fail "xdp tap lis
 G tap detach $MON1 || fail "detach xdp"
 # A tc tap pins an xsks map too; --iface must not take it for an xdp tap's.
 G tap attach $MON1 || fail "attach tc on $MON1"
-nsenter --net=/run/netns/$NS_H "$BIN" --iface $MON1 --duration 3 -o "$TMP/tc.json" 2>"$TMP/tc.err" &
+nsenter --net=/run/netns/$NS_H "$BIN" --iface $MON1 --duration 20 -o "$TMP/tc.json" 2>"$TMP/tc.err" &
 RUN=$!
 PIDS="$PIDS $RUN"
 for _ in $(seq 100); do grep -q "AF_XDP copy mode" "$TMP/tc.err" && break; sleep 0.1; done
 send 6000 1 http
-wait $RUN || fail "gcprobe --iface $MON1 with a tc tap: $(cat "$TMP/tc.err")"
+for _ in $(seq 100); do grep -q '"type":"http"' "$TMP/tc.json" 2>/dev/null && break; sleep 0.1; done
+kill -TERM $RUN; wait $RUN || fail "gcprobe --iface $MON1 with a tc tap: $(cat "$TMP/tc.err")"
 grep -q "gcprobe xdp tap found" "$TMP/tc.err" && fail "tc tap taken for an xdp tap"
 json "$TMP/tc.json" 'assert [x["url"] for x in r if x["type"] == "http"] == ["/tap"], r' ||
 	fail "--iface $MON1 with a tc tap: no http record"
@@ -222,7 +223,9 @@ RUN=$!
 PIDS="$PIDS $RUN"
 for _ in $(seq 100); do grep -q "AF_XDP copy mode" "$TMP/xsk.err" && break; sleep 0.1; done
 send 6000 1 http
-sleep 0.3
+# The http record reaches the file once the worker has the packets (a
+# SIGTERM ends capture at once: what is still in the ring is not read).
+for _ in $(seq 100); do grep -q '"type":"http"' "$TMP/xsk.json" 2>/dev/null && break; sleep 0.1; done
 kill -TERM $RUN; wait $RUN || fail "gcprobe --iface $MON1 --tap $MON1:xdp: $(cat "$TMP/xsk.err")"
 grep -q "gcprobe xdp tap found" "$TMP/xsk.err" || fail "no xsks map note: $(cat "$TMP/xsk.err")"
 json "$TMP/xsk.json" '
