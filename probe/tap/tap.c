@@ -48,10 +48,12 @@ static int fail(char *err, size_t errsz, const char *fmt, ...)
 	return -1;
 }
 
-/* libbpf talks on stderr: keep its warnings (verifier logs), drop the chatter. */
+/* Errors are one line of ours; libbpf's own log (verifier output
+ * included) only with GCP_BPF_DEBUG set. */
 static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level != LIBBPF_WARN && !getenv("GCP_BPF_DEBUG"))
+	(void)level;
+	if (!getenv("GCP_BPF_DEBUG"))
 		return 0;
 	fputs("gcprobe: libbpf: ", stderr);
 	return vfprintf(stderr, fmt, ap);
@@ -246,19 +248,29 @@ static int xdp_attach(struct tap_meta *m, int fd, enum tap_xdp_attach how, char 
 	return 0;
 }
 
-static void xdp_detach(const struct tap_meta *m)
+static void xdp_detach_mode(const struct tap_meta *m, __u32 mode_flag)
 {
 	__u32 cur = 0;
 
 	/* Only our own program, by id: never someone else's. */
-	if (bpf_xdp_query_id(m->ifindex, (int)m->xdp_flags, &cur) || !cur || cur != m->prog_ids[0])
+	if (bpf_xdp_query_id(m->ifindex, (int)mode_flag, &cur) || !cur || cur != m->prog_ids[0])
 		return;
 	int fd = bpf_prog_get_fd_by_id(cur);
 	if (fd < 0)
 		return;
 	LIBBPF_OPTS(bpf_xdp_attach_opts, xo, .old_prog_fd = fd);
-	bpf_xdp_detach(m->ifindex, m->xdp_flags, &xo);
+	bpf_xdp_detach(m->ifindex, mode_flag, &xo);
 	close(fd);
+}
+
+static void xdp_detach(const struct tap_meta *m)
+{
+	if (m->xdp_flags) {
+		xdp_detach_mode(m, m->xdp_flags);
+		return;
+	}
+	xdp_detach_mode(m, XDP_FLAGS_DRV_MODE); /* mode unknown (no meta): either */
+	xdp_detach_mode(m, XDP_FLAGS_SKB_MODE);
 }
 
 /* ---- pins ---- */
@@ -359,9 +371,9 @@ static void teardown(const struct tap_meta *m)
 	char p[PATH_SZ];
 
 	if (m->ifindex && (int)if_nametoindex(m->dev) == m->ifindex) {
-		if (m->mode == TAP_MODE_XDP)
+		if (m->mode == TAP_MODE_XDP && m->prog_ids[0])
 			xdp_detach(m);
-		else
+		else if (m->mode == TAP_MODE_TC && (m->prog_ids[0] || m->tc_created_qdisc))
 			tc_detach(m);
 	}
 	unpin_all(m->dev);
@@ -414,7 +426,8 @@ int tap_attach(const char *dev, const struct tap_attach_opts *ao, char *err, siz
 	}
 	if ((rc = gcp_tap__load(skel))) {
 		fail(err, errsz, "cannot load the tap BPF programs: %s%s", strerror(-rc),
-		     rc == -EPERM ? " (needs root / CAP_BPF+CAP_NET_ADMIN)" : "");
+		     rc == -EPERM ? " (needs root / CAP_BPF+CAP_NET_ADMIN)" :
+		     " (GCP_BPF_DEBUG=1 shows libbpf's log)");
 		goto out;
 	}
 	rc = -1;
@@ -430,6 +443,19 @@ out:
 }
 
 /* ---- detach, list, open ---- */
+
+static __u32 pinned_prog_id(const char *dev, const char *name)
+{
+	char p[PATH_SZ];
+
+	pin_path(p, dev, name);
+	int fd = bpf_obj_get(p);
+	if (fd < 0)
+		return 0;
+	__u32 id = (__u32)prog_id(fd);
+	close(fd);
+	return id;
+}
 
 int tap_detach(const char *dev, char *err, size_t errsz)
 {
@@ -451,7 +477,9 @@ int tap_detach(const char *dev, char *err, size_t errsz)
 		pin_path(p, dev, "prog_xdp");
 		m.mode = access(p, F_OK) ? TAP_MODE_TC : TAP_MODE_XDP;
 		m.ifindex = (int)if_nametoindex(dev);
-		m.xdp_flags = XDP_FLAGS_SKB_MODE;
+		m.prog_ids[0] = pinned_prog_id(dev, m.mode == TAP_MODE_XDP ? "prog_xdp" :
+					       "prog_tc_ingress");
+		m.prog_ids[1] = m.mode == TAP_MODE_XDP ? 0 : pinned_prog_id(dev, "prog_tc_egress");
 	}
 	teardown(&m);
 	return 0;
