@@ -77,6 +77,7 @@ static const char tap_usage[] =
 	"  --top N           entries per list, the rest summed as \"other\" (default 1000)\n"
 	"\n"
 	"Errors are one line \"gcprobe: tap: ...\"; exit 2 for usage, 1 at runtime.\n"
+	"GCP_BPF_DEBUG=1 in the environment adds libbpf's log (verifier output).\n"
 	"In a capture run, --tap DEV[:tc|:xdp] attaches for the run only (gcprobe --help).\n";
 
 __attribute__((format(printf, 2, 3)))
