@@ -127,6 +127,18 @@ static int parse_pos_u32(const char *s, uint32_t min, uint32_t *out)
 	return 0;
 }
 
+/* SIGINT/SIGTERM wait until an attach or detach is whole (pins, hooks, meta). */
+static void hold_signals(bool hold)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 /* ---- attach ---- */
 
 static int attach_opt(const char *name, const char *v, struct tap_attach_opts *ao,
@@ -201,9 +213,10 @@ static int cmd_attach(int argc, char **argv)
 		return tap_err(EXIT_USAGE, "attach: missing DEV (see gcprobe tap --help)");
 	if (ao.xdp_miss_action == XDP_DROP && ao.mode != TAP_MODE_XDP)
 		return tap_err(EXIT_USAGE, "attach: --miss is for --mode xdp (tc never drops)");
-	if (tap_attach(dev, &ao, err, sizeof(err)))
-		return tap_err(EXIT_RUNTIME, "%s", err);
-	return 0;
+	hold_signals(true);
+	int rc = tap_attach(dev, &ao, err, sizeof(err));
+	hold_signals(false);
+	return rc ? tap_err(EXIT_RUNTIME, "%s", err) : 0;
 }
 
 /* ---- detach, list ---- */
@@ -219,12 +232,17 @@ static int cmd_detach(int argc, char **argv)
 	if (strcmp(argv[1], "--all")) {
 		if (argv[1][0] == '-')
 			return tap_err(EXIT_USAGE, "detach: unknown option '%s'", argv[1]);
-		return tap_detach(argv[1], err, sizeof(err)) ? tap_err(EXIT_RUNTIME, "%s", err) : 0;
+		hold_signals(true);
+		status = tap_detach(argv[1], err, sizeof(err));
+		hold_signals(false);
+		return status ? tap_err(EXIT_RUNTIME, "%s", err) : 0;
 	}
+	hold_signals(true);
 	int n = tap_list_devs(devs, 256);
 	for (int i = 0; i < n; i++)
 		if (tap_detach(devs[i], err, sizeof(err)))
 			status = tap_err(EXIT_RUNTIME, "%s", err);
+	hold_signals(false);
 	return status;
 }
 
