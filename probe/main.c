@@ -2,10 +2,23 @@
 /* gcprobe: read a capture file and write C.4 records (JSON lines or MessagePack). */
 #include "options.h"
 #include "run.h"
+#include "tap/tap_run.h"
+
+#include <stdio.h>
+#include <string.h>
 
 int main(int argc, char **argv)
 {
 	struct probe_opts o;
+
+	if (argc >= 2 && !strcmp(argv[1], "tap")) {
+#ifdef GCP_WITH_BPF
+		return probe_tap_main(argc - 1, argv + 1);
+#else
+		fputs("gcprobe: tap: built without eBPF taps (GCP_WITH_BPF=OFF)\n", stderr);
+		return 2;
+#endif
+	}
 
 	switch (probe_parse_options(argc, argv, &o)) {
 	case PROBE_EXIT_OK:

@@ -2,6 +2,7 @@
 /* gcprobe command line parsing (getopt_long, one error line on misuse). */
 #include "options.h"
 #include "config.h"
+#include "tap/tap_run.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +16,8 @@ static const char usage_text[] =
 	"usage: gcprobe --read FILE [options]\n"
 	"       gcprobe --iface IF [--queues N] [--xdp-mode zc|copy|auto] [options]\n"
 	"       gcprobe --dpdk \"EAL ARGS\" [--port P] [--queues N] [options]\n"
+	"       gcprobe --tap DEV[:tc|:xdp] [--tap ...] [options]   (inventory only)\n"
+	"       gcprobe tap attach|detach|list|policy|inventory ...  (gcprobe tap --help)\n"
 	"       gcprobe --version | --help\n"
 	"\n"
 	"Reads a pcap or pcapng file, or captures live (AF_XDP, DPDK), and\n"
@@ -61,6 +64,21 @@ static const char usage_text[] =
 	"      --check-config FILE  validate FILE (and its rules), print ok, exit\n"
 	"      --stats-interval S   with --types ...,stats: a stats record every S\n"
 	"                           seconds (default 10; 0: only at exit)\n"
+	"      --tap DEV[:tc|:xdp]  attach an eBPF tap to DEV for this run (repeatable;\n"
+	"                           default tc), detached at exit and on SIGINT/SIGTERM;\n"
+	"                           its inventory records go to the sinks. Without\n"
+	"                           --read/--iface/--dpdk the run only drains inventory\n"
+	"                           until --duration or a signal. --iface IF with an\n"
+	"                           xdp tap on IF receives through the tap's xsks map\n"
+	"      --tap-monitor IF     tc taps clone the packets their policy selects to IF\n"
+	"      --tap-policy P       all or none (default: all with --tap-monitor or for\n"
+	"                           xdp taps, else none); change it at runtime with\n"
+	"                           gcprobe tap policy DEV ...\n"
+	"      --tap-local CIDRS    local prefixes (east-west when both ends are local)\n"
+	"      --inventory-interval S  an inventory record per tap every S seconds\n"
+	"                           (default 10; 0: only at exit)\n"
+	"      --inventory-top N    entries per inventory list, the rest summed as\n"
+	"                           \"other\" (default 1000)\n"
 	"  -V, --version            print the version and exit\n"
 	"  -h, --help               print this help and exit\n";
 
@@ -73,6 +91,8 @@ enum {
 	OPT_CONFIG, OPT_CHECK_CONFIG, OPT_STATS_INTERVAL,
 	OPT_SINK = 400, /* sinks (probe/sink/) */
 	OPT_CORES,
+	OPT_TAP = 450, /* eBPF taps (probe/tap/) */
+	OPT_TAP_MONITOR, OPT_TAP_POLICY, OPT_TAP_LOCAL, OPT_INVENTORY_INTERVAL, OPT_INVENTORY_TOP,
 };
 
 static const struct option long_opts[] = {
@@ -108,6 +128,12 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "check-config", required_argument, NULL, OPT_CHECK_CONFIG },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "tap-monitor", required_argument, NULL, OPT_TAP_MONITOR },
+	{ "tap-policy", required_argument, NULL, OPT_TAP_POLICY },
+	{ "tap-local", required_argument, NULL, OPT_TAP_LOCAL },
+	{ "inventory-interval", required_argument, NULL, OPT_INVENTORY_INTERVAL },
+	{ "inventory-top", required_argument, NULL, OPT_INVENTORY_TOP },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -192,6 +218,36 @@ static bool valid_ip(const char *s)
 	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
+/* --tap and its companions (probe/tap/); checked further by probe_taps_check. */
+static enum probe_action apply_tap_opt(int c, const char *arg, struct probe_opts *o)
+{
+	switch (c) {
+	case OPT_TAP:
+		if (o->ntaps == PROBE_MAX_TAPS)
+			return usage_error("--tap: at most %d taps", PROBE_MAX_TAPS);
+		o->taps[o->ntaps++] = arg;
+		break;
+	case OPT_TAP_MONITOR: o->tap_monitor = arg; break;
+	case OPT_TAP_LOCAL: o->tap_local = arg; break;
+	case OPT_TAP_POLICY:
+		if (strcmp(arg, "all") && strcmp(arg, "none"))
+			return usage_error("--tap-policy: '%s' is not all or none", arg);
+		o->tap_policy = arg[0] == 'a' ? 1 : 0; /* GCP_TAP_POLICY_ALL / _NONE */
+		break;
+	case OPT_INVENTORY_INTERVAL:
+		if (!probe_parse_seconds(arg, &o->inventory_interval_s))
+			return usage_error("--inventory-interval: '%s' is not a number of seconds", arg);
+		break;
+	case OPT_INVENTORY_TOP:
+		if (!parse_u32(arg, &o->inventory_top) || o->inventory_top == 0)
+			return usage_error("--inventory-top: '%s' is not a positive integer", arg);
+		break;
+	default:
+		return PROBE_EXIT_USAGE;
+	}
+	return PROBE_RUN;
+}
+
 /* One option with its argument; PROBE_RUN means "keep going". */
 static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 {
@@ -222,6 +278,7 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 			return usage_error("--format: '%s' is not json or msgpack", arg);
 		break;
 	case OPT_NODE_TYPE:
+		o->node_type_given = true;
 		if (!strcmp(arg, "physical"))
 			o->eng.node_type = GCP_NODE_PHYSICAL;
 		else if (!strcmp(arg, "virtual"))
@@ -315,7 +372,7 @@ static enum probe_action apply_opt(int c, const char *arg, struct probe_opts *o)
 			return usage_error("--stats-interval: '%s' is not a number of seconds", arg);
 		break;
 	default:
-		return PROBE_EXIT_USAGE;
+		return apply_tap_opt(c, arg, o);
 	}
 	return PROBE_RUN;
 }
@@ -346,6 +403,9 @@ static void opts_init(struct probe_opts *o)
 	o->format = PROBE_FMT_JSON;
 	o->types = GCP_REC_ALL & ~(unsigned)GCP_REC_STATS; /* stats: only when named */
 	o->stats_interval_s = 10;
+	o->tap_policy = -1;
+	o->inventory_interval_s = 10;
+	o->inventory_top = 1000;
 	o->queues = 1;
 	o->workers = 1;
 	o->umem_frames = 4096;
@@ -361,6 +421,21 @@ static enum probe_action bad_option(int c, int argc, char **argv)
 	if (optopt)
 		return usage_error("unknown option '-%c' (see --help)", optopt);
 	return usage_error("unknown option '%s' (see --help)", arg);
+}
+
+static enum probe_action tap_opts_check(const struct probe_opts *o)
+{
+	bool companions = o->tap_monitor || o->tap_local || o->tap_policy >= 0;
+
+#ifdef GCP_WITH_BPF
+	if (!o->ntaps && companions)
+		return usage_error("--tap-monitor, --tap-policy and --tap-local need --tap DEV");
+	return probe_taps_check(o);
+#else
+	if (o->ntaps || companions)
+		return usage_error("--tap: built without eBPF taps (GCP_WITH_BPF=OFF)");
+	return PROBE_RUN;
+#endif
 }
 
 enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *o)
@@ -400,8 +475,9 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 	if (optind < argc)
 		return usage_error("unexpected argument '%s' (see --help)", argv[optind]);
 	int sources = !!o->read_path + !!o->iface + !!o->dpdk_args;
-	if (sources == 0)
-		return usage_error("missing --read FILE, --iface IF or --dpdk ARGS (see --help)");
+	if (sources == 0 && !o->ntaps)
+		return usage_error("missing --read FILE, --iface IF, --dpdk ARGS or --tap DEV "
+				   "(see --help)");
 	if (sources > 1)
 		return usage_error("--read, --iface and --dpdk are exclusive");
 	if (o->nsinks && o->output_path)
@@ -419,6 +495,8 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 	if (o->dpdk_args)
 		return usage_error("--dpdk: built without DPDK (GCP_WITH_DPDK=OFF)");
 #endif
+	if (tap_opts_check(o) != PROBE_RUN)
+		return PROBE_EXIT_USAGE;
 	if (o->check_config)
 		return probe_config_check(o);
 	return PROBE_RUN;

@@ -46,6 +46,16 @@ struct probe_opts {
 	bool src_from_file;       /* the capture source came from the file */
 	uint32_t stats_interval_s; /* stats records every N s (default 10; 0: at exit only) */
 	unsigned rules_line;      /* line of [rules] file= (0: from the command line) */
+	bool node_type_given;     /* --node-type named (inventory records default to virtual) */
+	/* ---- eBPF taps for the run (probe/tap/, docs/TAPS.md) ---- */
+#define PROBE_MAX_TAPS 16
+	const char *taps[PROBE_MAX_TAPS]; /* --tap DEV[:tc|:xdp] */
+	unsigned ntaps;
+	const char *tap_monitor;  /* --tap-monitor IF: clone target of the tc taps */
+	int tap_policy;           /* --tap-policy: enum gcp_tap_policy_mode, -1: default */
+	const char *tap_local;    /* --tap-local CIDRS */
+	uint32_t inventory_interval_s; /* default 10; 0: only at exit */
+	uint32_t inventory_top;   /* entries per inventory list (default 1000) */
 };
 
 /* Fills *o; prints usage, version or one error line itself. */

@@ -4,6 +4,7 @@
 #include "capture/live.h"
 #include "stats_rec.h"
 #include "sink/sink.h"
+#include "tap/tap_run.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BURST 64
 
@@ -31,6 +33,11 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+bool probe_stop_pending(void)
+{
+	return stop_requested != 0;
 }
 
 void probe_msg(const char *level, const char *fmt, ...)
@@ -130,8 +137,46 @@ static int pump(struct gcp_capture *cap, struct gcp_engine *eng, struct sink *s,
 		gcp_engine_feed_burst(eng, pkts, (unsigned)n);
 		if (probe_stats_due(o, &next_stats, pkts[n - 1].ts_ns))
 			run_stats(o, eng, cap, s, pkts[n - 1].ts_ns, false);
+		probe_taps_drain(false, on_record, s);
 	}
 	return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --tap without a capture source: inventory records until --duration or a signal. */
+static int run_taps_only(const struct probe_opts *o)
+{
+	struct sink s = { 0 };
+	struct timespec nap = { 0, 50000000L };
+	uint64_t deadline = o->duration_s ? mono_ms() + (uint64_t)o->duration_s * 1000u : 0;
+
+	if (probe_open_sinks(o, &s.set))
+		return 1;
+	while (!stop_requested && !gcp_sinkset_failed(&s.set, NULL)) {
+		if (probe_hup_take())
+			gcp_sinkset_reopen(&s.set);
+		probe_taps_drain(false, on_record, &s);
+		gcp_sinkset_flush(&s.set);
+		if (deadline && mono_ms() >= deadline)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	probe_taps_drain(true, on_record, &s); /* the partial last interval */
+	bool failed = gcp_sinkset_close(&s.set, o->stats ? stderr : NULL) != 0;
+	free(s.buf);
+	if (s.bad) {
+		probe_msg("error", "%llu record(s) could not be rendered as JSON: %s",
+			  (unsigned long long)s.bad, gcp_strerror(s.bad_status));
+		return 1;
+	}
+	return failed ? 1 : 0;
 }
 
 /* One JSON line of engine counters (summed over workers by the caller). */
@@ -218,7 +263,7 @@ out:
 	return rc;
 }
 
-int probe_run(const struct probe_opts *o)
+static int run_source(const struct probe_opts *o)
 {
 	struct gcp_capture *cap = NULL;
 	struct gcp_engine *eng = NULL;
@@ -228,11 +273,10 @@ int probe_run(const struct probe_opts *o)
 	/* Live capture and several workers: threads (capture/workers.c). */
 	if (o->iface || o->dpdk_args || o->workers > 1)
 		return probe_run_workers(o);
+	if (!o->read_path)
+		return run_taps_only(o);
 	if (o->ncores)
 		pin_self(o->cores[0]);
-	/* Handlers first: a signal that arrives during start-up still ends
-	 * the run through the flush below instead of killing it. */
-	probe_signals_install(on_signal);
 	/* Open the input first: a bad input must not clobber --output. */
 	rc = gcp_capture_open_file(o->read_path, &cap);
 	if (rc) {
@@ -254,6 +298,7 @@ int probe_run(const struct probe_opts *o)
 	int cap_rc = pump(cap, eng, &s, o);
 	/* Records of flows still open go out even after an error or a signal. */
 	gcp_engine_flush(eng);
+	probe_taps_drain(true, on_record, &s);
 	run_stats(o, eng, cap, &s, 0, true);
 	if (o->stats) {
 		struct gcp_stats st = { .sz = sizeof(st) };
@@ -266,5 +311,18 @@ int probe_run(const struct probe_opts *o)
 out:
 	gcp_engine_destroy(eng);
 	gcp_capture_close(cap);
+	return status;
+}
+
+int probe_run(const struct probe_opts *o)
+{
+	/* Handlers first: a signal that arrives during start-up (taps
+	 * included) still ends the run through the flush and the detach
+	 * below instead of killing it. */
+	probe_signals_install(on_signal);
+	if (probe_taps_start(o))
+		return 1;
+	int status = stop_requested ? 0 : run_source(o);
+	probe_taps_stop(); /* --tap: nothing stays attached after the run */
 	return status;
 }

@@ -8,6 +8,9 @@
 /* Exit status for main: 0 done, 1 runtime error (one line on stderr). */
 int probe_run(const struct probe_opts *o);
 
+/* SIGINT/SIGTERM came before a run loop took over the handlers (taps start-up). */
+bool probe_stop_pending(void);
+
 /* Engine counters as one JSON line on stderr (--stats). */
 void probe_print_stats(const struct gcp_stats *st);
 

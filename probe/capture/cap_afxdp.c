@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include <xdp/xsk.h>
@@ -33,6 +34,8 @@
 #define AX_FRAME_SIZE 4096u /* one page: native XDP on most drivers wants it */
 #define AX_RX_MAX 2048u
 #define AX_BURST_MAX 256u
+/* xsks map of a gcprobe xdp tap on the interface (probe/tap/tap.h: TAP_PIN_ROOT). */
+#define AX_TAP_XSKS "/sys/fs/bpf/gcprobe/tap/%s/xsks"
 
 /* One queue: its socket, its UMEM and the frames lent to the engine. */
 struct axq {
@@ -232,17 +235,44 @@ static void note(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* -1 when IF has no gcprobe xdp tap (the usual case: libxdp loads its own program). */
+static int tap_xsks_fd = -1;
+
 static int try_socket(struct axq *q, const char *ifname, uint32_t xdp_flags, uint16_t bind_flags)
 {
 	struct xsk_socket_config cfg = {
 		.rx_size = q->nframes < AX_RX_MAX ? q->nframes : AX_RX_MAX,
 		.tx_size = 0,
-		.libxdp_flags = 0, /* libxdp loads its redirect-to-xskmap program */
+		/* libxdp loads its redirect-to-xskmap program, unless a tap's program
+		 * already redirects into its own xsks map (the XSKMAP steering path) */
+		.libxdp_flags = tap_xsks_fd >= 0 ? XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD : 0,
 		.xdp_flags = xdp_flags,
 		.bind_flags = bind_flags | XDP_USE_NEED_WAKEUP,
 	};
+	int rc = xsk_socket__create(&q->xsk, ifname, q->queue, q->umem, &q->rx, NULL, &cfg);
 
-	return xsk_socket__create(&q->xsk, ifname, q->queue, q->umem, &q->rx, NULL, &cfg);
+	if (rc || tap_xsks_fd < 0)
+		return rc;
+	/* Keyed by queue id, as the tap redirects by rx_queue_index. The kernel
+	 * drops the entry itself when the socket closes. */
+	rc = xsk_socket__update_xskmap(q->xsk, tap_xsks_fd);
+	if (rc) {
+		xsk_socket__delete(q->xsk);
+		q->xsk = NULL;
+	}
+	return rc;
+}
+
+/* A gcprobe xdp tap pinned on IF: receive through its xsks map. */
+static void find_tap_xsks(const char *ifname)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), AX_TAP_XSKS, ifname);
+	tap_xsks_fd = bpf_obj_get(path);
+	if (tap_xsks_fd >= 0)
+		note("%s: gcprobe xdp tap found: sockets join its xsks map (%s), no libxdp program",
+		     ifname, path);
 }
 
 static int afxdp_open_queue(const struct probe_opts *o, unsigned queue, struct gcp_capture *cap,
@@ -322,6 +352,7 @@ static int afxdp_open_queue(const struct probe_opts *o, unsigned queue, struct g
 	if (queue == 0 || zc != (o->xdp_mode == PROBE_XDP_ZC))
 		note("%s queue %u: AF_XDP %s mode, %s XDP, %u x %u B UMEM frames (%s%s)", o->iface,
 		     queue, zc ? "zero-copy" : "copy",
+		     tap_xsks_fd >= 0 ? "gcprobe tap" :
 		     *xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native", q->nframes,
 		     AX_FRAME_SIZE, ifdriver(o->iface, drv, sizeof(drv)),
 		     o->xdp_mode == PROBE_XDP_AUTO && !zc ? ": no zero-copy support, copy chosen" :
@@ -361,6 +392,7 @@ static int afxdp_open(const struct probe_opts *o, struct gcp_capture **caps, uns
 		note("RLIMIT_MEMLOCK stays as it is: %s", strerror(errno));
 	libxdp_set_print(xdp_print);
 	libbpf_set_print(bpf_print);
+	find_tap_xsks(o->iface);
 	for (unsigned i = 0; i < nq; i++) {
 		struct gcp_capture *cap = calloc(1, sizeof(*cap));
 		if (!cap) {
@@ -379,6 +411,9 @@ static int afxdp_open(const struct probe_opts *o, struct gcp_capture **caps, uns
 
 static void afxdp_fini(void)
 {
+	if (tap_xsks_fd >= 0)
+		close(tap_xsks_fd);
+	tap_xsks_fd = -1;
 }
 
 const struct live_backend live_afxdp = {

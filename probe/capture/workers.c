@@ -4,6 +4,7 @@
 #include "run.h"
 #include "stats_rec.h"
 #include "sink/sink.h"
+#include "tap/tap_run.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -298,7 +299,18 @@ static void svc_stats(uint64_t ts, bool final)
 	free(mainw.out);
 }
 
-/* Main thread, between bursts: SIGHUP and the stats interval. */
+/* Inventory records of the run's taps (probe/tap/), out like stats records. */
+static void svc_taps(bool final)
+{
+	struct worker mainw = { .sh = svc.sh };
+
+	probe_taps_drain(final, on_record, &mainw);
+	if (mainw.olen)
+		out_flush(&mainw);
+	free(mainw.out);
+}
+
+/* Main thread, between bursts: SIGHUP, the stats and inventory intervals. */
 static void svc_tick(uint64_t now)
 {
 	if (probe_hup_take()) {
@@ -313,6 +325,7 @@ static void svc_tick(uint64_t now)
 	}
 	if (probe_stats_due(svc.o, &svc.next_stats, now))
 		svc_stats(now, false);
+	svc_taps(false);
 }
 
 /* ---- run-to-completion on an own queue ---------------------------------- */
@@ -715,6 +728,8 @@ int probe_run_workers(const struct probe_opts *o)
 	svc = (struct svc){ .o = o, .wk = wk, .nw = nw, .nq = nq, .caps = caps, .lb = lb,
 			    .sh = &sh };
 	probe_signals_install(on_signal);
+	if (probe_stop_pending()) /* a signal while the taps were attached */
+		atomic_store(&stop_flag, 1);
 	/* Workers leave signals to the main thread. */
 	sigset_t block, old;
 	sigemptyset(&block);
@@ -762,6 +777,7 @@ int probe_run_workers(const struct probe_opts *o)
 			cap_rc = wk[i].rc;
 	}
 
+	svc_taps(true);
 	svc_stats(0, true);
 	status = 0;
 	if (o->stats) {
