@@ -139,6 +139,7 @@ dns_query() { # NAME TYPE WANTRCODE
 		fail "dig $1 $2"
 	grep -q "status: $3" "$T/dig.out" || fail "dig $1 $2: want $3: $(grep status "$T/dig.out")"
 }
+QNAMES="www.gcpt.test api.gcpt.test nope.gcpt.test late.gcpt.test gone.gcpt.test"
 PORTS_A="41001 41002 41003 41004"
 traffic_a() {
 	http_get 41001 / 200
@@ -181,16 +182,17 @@ ip_fields() { # PCAP
 		-e udp.srcport -e udp.dstport
 }
 
-# check_inventory NAME RECORDS FIELDS LOCAL_NET DIR_MODE [SKIP_TCP_PORTS]: the
-# inventory records (summed) list exactly what the capture's packets give.
-# DIR_MODE "tc": ingress = sent by $IP1 (the client port's ingress); "xdp":
-# all ingress. Packets of TCP connections on SKIP_TCP_PORTS are left out
-# (not mirrored, so not seen by an XDP tap behind the mirror).
+# check_inventory DEV RECORDS FIELDS LOCAL_NET|- DIR_MODE [SKIP_TCP_PORTS]:
+# DEV's inventory records (summed) list exactly what the capture's packets
+# give. DIR_MODE "tc": ingress = sent by $IP1 (the client port's ingress);
+# "xdp": all ingress. Packets of TCP connections on SKIP_TCP_PORTS are left
+# out (not mirrored, so not seen by an XDP tap behind the mirror).
 check_inventory() {
 	python3 - "$1" "$2" "$3" "$4" "$5" "${6:-}" "$IP1" "$IP2" <<'PY'
 import ipaddress, json, sys
 from collections import Counter
-name, recs_path, fields_path, local, dmode, skip, client, server = sys.argv[1:9]
+dev, recs_path, fields_path, local, dmode, skip, client, server = sys.argv[1:9]
+name = "%s tap %s (%s)" % (dmode, dev, recs_path.rsplit("/", 1)[-1])
 skip = {int(p) for p in skip.split()}
 L4 = {6: "tcp", 17: "udp", 1: "icmp", 132: "sctp", 47: "gre", 58: "ipv6-icmp"}
 want = {k: Counter() for k in ("protocols", "src_ips", "dst_ips", "service_ports", "directions")}
@@ -226,10 +228,10 @@ KEY = {"protocols": lambda e: (e["l4"], e["ip_version"]), "src_ips": lambda e: e
        "directions": lambda e: (e["direction"], e["locality"])}
 got = {k: Counter() for k in want}
 recs = [json.loads(l) for l in open(recs_path) if l.strip()]
-recs = [r for r in recs if r.get("type") == "inventory"]
+recs = [r for r in recs if r.get("type") == "inventory" and r.get("tap") == dev]
 assert recs, "%s: no inventory records" % name
 for r in recs:
-    assert r.get("overflow", 0) == 0, (name, "overflow", r)
+    assert r["overflow"] == 0 and r["tap_mode"] == dmode, (name, r)
     for kind in want:
         for e in r[kind]:
             got[kind][(KEY[kind](e), "pkts")] += e["pkts"]
@@ -245,8 +247,8 @@ for kind in want:
 keys = lambda kind: {k for k, _ in got[kind]}
 exact = {"src_ips": {client, server}, "dst_ips": {client, server},
          "protocols": {("tcp", 4), ("udp", 4)}, "service_ports": {("tcp", 80), ("udp", 53)},
-         "directions": {("ingress", "north-south")} if dmode == "xdp" else
-                       {("ingress", "east-west"), ("egress", "east-west")}}
+         "directions": {(d, "east-west" if net else "north-south")
+                        for d in (("ingress",) if dmode == "xdp" else ("ingress", "egress"))}}
 for kind, w in exact.items():
     if keys(kind) != w:
         bad = 1
@@ -261,15 +263,18 @@ sys.exit(bad)
 PY
 }
 
-# check_records MIRROR CAPTURE PORTS_A PORTS_B: http and dns of the mirrored
-# run = those of the capture (http only of connections on PORTS_A: PORTS_B
-# came after the policy change to DNS only); tcp records the same.
+# check_records MIRROR CAPTURE PORTS_A PORTS_B QNAMES: http, dns and tcp
+# records of the mirrored run = those of the capture (http and tcp only of
+# connections from PORTS_A: PORTS_B came after the policy change to DNS
+# only, the capture must have them, the mirror must not); the dns records
+# are those of QNAMES.
 check_records() {
 	python3 - "$@" <<'PY'
 import json, sys
 from collections import Counter
 mirror, cap = ([json.loads(l) for l in open(p) if l.strip()] for p in sys.argv[1:3])
 ports_a, ports_b = ({int(x) for x in s.split()} for s in sys.argv[3:5])
+want_dns = set(sys.argv[5].split())
 HTTP = ("method", "host", "url", "status", "server", "user_agent")
 DNS = ("qname", "qtype", "rcode", "answers")
 TCP = ("src_ip", "src_port", "dst_ip", "dst_port", "state", "pkts_c2s", "pkts_s2c", "bytes_c2s", "bytes_s2c")
@@ -289,7 +294,6 @@ if sum(late.values()) != len(ports_b):
     bad.append("capture has %d http records after the policy change, want %d" % (sum(late.values()), len(ports_b)))
 if any(r["type"] in ("http", "tcp") and r["src_port"] in ports_b for r in mirror):
     bad.append("HTTP mirrored after 'policy add port udp/53'")
-want_dns = {"www.gcpt.test", "api.gcpt.test", "nope.gcpt.test", "late.gcpt.test", "gone.gcpt.test"}
 if {r["qname"] for r in mirror if r["type"] == "dns"} != want_dns:
     bad.append("mirrored dns names %s" % sorted({r["qname"] for r in mirror if r["type"] == "dns"}))
 for b in bad:
@@ -369,9 +373,9 @@ note "tap list: $(tr '\n' ';' <"$T/list1.out")"
 "$BIN" --read "$T/cap.pcap" --types tcp,http,dns >"$T/cap.json" || fail "gcprobe --read cap.pcap"
 ip_fields "$T/cap.pcap" >"$T/cap.fields" || fail "tshark"
 FAIL=0
-check_records "$T/mirror.json" "$T/cap.json" "$PORTS_A" "$PORTS_B" || FAIL=1
-check_inventory "tc tap $P1" "$T/inv_p1.json" "$T/cap.fields" "$NET" tc || FAIL=1
-check_inventory "xdp tap $MON1" "$T/inv_mon1.json" "$T/cap.fields" - xdp "$PORTS_B" || FAIL=1
+check_records "$T/mirror.json" "$T/cap.json" "$PORTS_A" "$PORTS_B" "$QNAMES" || FAIL=1
+check_inventory "$P1" "$T/inv_p1.json" "$T/cap.fields" "$NET" tc || FAIL=1
+check_inventory "$MON1" "$T/inv_mon1.json" "$T/cap.fields" - xdp "$PORTS_B" || FAIL=1
 [ "$FAIL" -eq 0 ] || exit 1
 
 # --- C: detach leaves nothing -------------------------------------------------------
@@ -386,28 +390,42 @@ assert_gone "$P1" $IDS_P1
 assert_gone "$MON1" $IDS_MON1
 note "ok: detach left no filter, qdisc, XDP program, pin or meta file"
 
-# --- D: a run with --tap drains inventory and cleans up on SIGTERM ---------------------------
+# --- D: a capture run with --tap: taps for the run only -----------------------------
+# The run attaches both taps, captures through the XSKMAP, drains inventory
+# every second into its own output, and removes everything on SIGTERM.
 start_tcpdump "$P1" "$T/cap_d.pcap"
-"$BIN" --tap "$P1" --tap-local "$NET" --inventory-interval 1 --types inventory \
+"$BIN" --iface "$MON1" --xdp-mode copy --tap "$P1" --tap-monitor "$MON0" --tap "$MON1:xdp" \
+	--tap-policy all --tap-local "$NET" --inventory-interval 1 --types tcp,http,dns,inventory \
 	--node-name gcpt-node -o "$T/run.json" 2>"$T/run.err" &
 RUN_PID=$!
 PIDS+=($RUN_PID)
 for _ in $(seq 100); do
-	tc filter show dev "$P1" ingress | grep -q bpf && break
+	grep -qE "AF_XDP (copy|zero-copy) mode" "$T/run.err" && break
 	kill -0 "$RUN_PID" 2>/dev/null || fail "gcprobe --tap: $(cat "$T/run.err")"
 	sleep 0.1
 done
-IDS_RUN=$(meta_prog_ids "$P1")
+tc filter show dev "$P1" ingress | grep -q bpf && ip link show dev "$MON1" | grep -q "prog/xdp" ||
+	fail "gcprobe --tap: taps not attached: $(cat "$T/run.err")"
+IDS_RUN_P1=$(meta_prog_ids "$P1") IDS_RUN_MON1=$(meta_prog_ids "$MON1")
 http_get 43001 /docs/b.txt 200
+http_get 43002 /nothing-here 404
 dns_query api.gcpt.test A NOERROR
+dns_query nope.gcpt.test AAAA NXDOMAIN
 sleep 1.5
 stop_pid "$RUN_PID" TERM || fail "gcprobe --tap exited $? on SIGTERM: $(cat "$T/run.err")"
 stop_pid "$TCPDUMP_PID" INT
-assert_gone "$P1" $IDS_RUN
+assert_gone "$P1" $IDS_RUN_P1
+assert_gone "$MON1" $IDS_RUN_MON1
+"$BIN" --read "$T/cap_d.pcap" --types tcp,http,dns >"$T/cap_d.json" || fail "gcprobe --read cap_d.pcap"
 ip_fields "$T/cap_d.pcap" >"$T/cap_d.fields" || fail "tshark"
-check_inventory "--tap run" "$T/run.json" "$T/cap_d.fields" "$NET" tc || exit 1
-jq -e -s 'length >= 2 and all(.[]; .type == "inventory" and .tap == "'"$P1"'" and .tap_mode == "tc"
-	and .node_type == "virtual" and .node_name == "gcpt-node" and .interval_s == 1)' "$T/run.json" >/dev/null ||
-	fail "--tap run records: $(head -c 600 "$T/run.json")"
-note "ok: --tap run: $(wc -l <"$T/run.json") inventory records, nothing left after SIGTERM"
-echo "PASS: tap_e2e"
+FAIL=0
+grep -v '"type":"inventory"' "$T/run.json" >"$T/run_records.json"
+check_records "$T/run_records.json" "$T/cap_d.json" "43001 43002" "" "api.gcpt.test nope.gcpt.test" || FAIL=1
+check_inventory "$P1" "$T/run.json" "$T/cap_d.fields" "$NET" tc || FAIL=1
+check_inventory "$MON1" "$T/run.json" "$T/cap_d.fields" "$NET" xdp || FAIL=1
+jq -e -s '[.[] | select(.type == "inventory")] | length >= 4 and all(.[]; .node_type == "virtual"
+	and .node_name == "gcpt-node" and .interval_s == 1 and (.ts | type) == "string")' "$T/run.json" >/dev/null ||
+	{ echo "FAIL: --tap run inventory records: $(grep -m2 inventory "$T/run.json")"; FAIL=1; }
+[ "$FAIL" -eq 0 ] || exit 1
+note "ok: --tap run: $(grep -c '"type":"inventory"' "$T/run.json") inventory records, nothing left after SIGTERM"
+echo "PASS: tap_e2e (${SECONDS}s)"
