@@ -375,6 +375,12 @@ sleep 1
 	fail "tap inventory $P1: $(cat "$T/inv.err")"
 "$BIN" tap inventory "$MON1" --interval 1 --count 1 >"$T/inv_mon1.json" 2>"$T/inv.err" ||
 	fail "tap inventory $MON1: $(cat "$T/inv.err")"
+# Drained: the next interval is empty, and still gives a record (the tap is alive).
+"$BIN" tap inventory "$P1" --interval 1 --count 1 >"$T/inv_empty.json" 2>"$T/inv.err" ||
+	fail "tap inventory $P1: $(cat "$T/inv.err")"
+jq -e '.type == "inventory" and .tap == "'"$P1"'" and .protocols == [] and .src_ips == [] and .dst_ips == []
+	and .service_ports == [] and .directions == [] and .mirrored_pkts == 0' "$T/inv_empty.json" >/dev/null ||
+	fail "idle interval: $(cat "$T/inv_empty.json")"
 stop_pid "$MIRROR_PID" TERM || fail "mirrored run exited $?: $(cat "$T/mirror.err")"
 stop_pid "$TCPDUMP_PID" INT
 note "tap list: $(tr '\n' ';' <"$T/list1.out")"
