@@ -168,6 +168,17 @@ traffic_b() {
 	dns_query gone.gcpt.test AAAA NXDOMAIN
 }
 
+# Wait until every client connection has finished closing (TIME_WAIT: the
+# server's FIN came and the last ACK left), so no packet of a traffic phase
+# crosses the tap after it: a policy change must not cut a connection.
+settle() {
+	for _ in $(seq 50); do
+		[ -z "$(ip netns exec "$VM1" ss -Htn exclude time-wait)" ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+}
+
 start_tcpdump() { # IFACE FILE
 	tcpdump -i "$1" -s 0 -U --immediate-mode -w "$2" 2>"$2.err" &
 	TCPDUMP_PID=$!
@@ -359,7 +370,7 @@ for _ in $(seq 100); do
 done
 grep -qE "AF_XDP (copy|zero-copy) mode" "$T/mirror.err" || fail "gcprobe --iface $MON1 not ready: $(cat "$T/mirror.err")"
 traffic_a
-sleep 0.5
+settle
 
 # --- B: runtime policy change: DNS only, no reload ------------------------------------
 "$BIN" tap policy "$P1" add port udp/53 >"$T/policy.out" 2>&1 || fail "tap policy add: $(cat "$T/policy.out")"
@@ -368,7 +379,7 @@ grep -q "match" "$T/policy_show.out" && grep -q "udp/53" "$T/policy_show.out" ||
 	fail "policy show after add: $(cat "$T/policy_show.out")"
 [ "$(meta_prog_ids "$P1")" = "$IDS_P1" ] || fail "policy change replaced the programs"
 traffic_b
-sleep 1
+settle
 
 "$BIN" tap list >"$T/list1.out" 2>&1 || fail "tap list"
 "$BIN" tap inventory "$P1" --interval 1 --count 1 >"$T/inv_p1.json" 2>"$T/inv.err" ||
@@ -429,7 +440,8 @@ http_get 43001 /docs/b.txt 200
 http_get 43002 /nothing-here 404
 dns_query api.gcpt.test A NOERROR
 dns_query nope.gcpt.test AAAA NXDOMAIN
-sleep 1.5
+settle
+sleep 1.2  # at least one periodic drain besides the one at exit
 stop_pid "$RUN_PID" TERM || fail "gcprobe --tap exited $? on SIGTERM: $(cat "$T/run.err")"
 stop_pid "$TCPDUMP_PID" INT
 assert_gone "$P1" $IDS_RUN_P1
