@@ -68,7 +68,7 @@ ip netns del "$VM1" 2>/dev/null; ip netns del "$VM2" 2>/dev/null
 # --- topology ---------------------------------------------------------------
 ip netns add "$VM1" 2>"$T/err" || skip "cannot create network namespace: $(cat "$T/err")"
 ip netns add "$VM2" || fail "second namespace"
-no_v6() { # [netns] DEV...: no IPv6, so no ND/MLD besides our traffic
+no_v6() { # DEV: no IPv6, so no ND/MLD besides our traffic
 	sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1" 2>/dev/null || true
 }
 for ns in "$VM1" "$VM2"; do
