@@ -150,6 +150,7 @@ struct pkt_info {
 	__u8 src[16]; /* v4-mapped for IPv4 */
 	__u8 dst[16];
 	__u32 l3_len; /* bytes counted: IP header + payload */
+	__u32 segs;   /* packets this buffer stands for (TC: GSO segments) */
 	__u32 vni;
 	__u16 sport, dport; /* host order; valid when has_ports */
 	__u16 vlan_id;      /* outermost; valid when has_vlan */
@@ -226,7 +227,7 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt_info *pi, int
 		return PARSE_FAIL;
 	pi->ip_version = 4;
 	pi->l4 = ip->protocol;
-	pi->l3_len = bpf_ntohs(ip->tot_len);
+	pi->l3_len = bpf_ntohs(ip->tot_len); /* 0 on a BIG TCP GSO packet: see parse_packet */
 	set_v4_mapped(pi->src, (const __u8 *)&ip->saddr);
 	set_v4_mapped(pi->dst, (const __u8 *)&ip->daddr);
 	*first_frag = (bpf_ntohs(ip->frag_off) & 0x1fff) == 0;
@@ -246,7 +247,8 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt_info *pi, int
 	if (!ip6 || ip6->version != 6)
 		return PARSE_FAIL;
 	pi->ip_version = 6;
-	pi->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	if (ip6->payload_len) /* 0: jumbogram or BIG TCP, see parse_packet */
+		pi->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	__builtin_memcpy(pi->src, &ip6->saddr, 16);
 	__builtin_memcpy(pi->dst, &ip6->daddr, 16);
 	next = ip6->nexthdr;
@@ -324,23 +326,31 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt_info *pi)
 	return PARSE_IP;
 }
 
-static __always_inline int parse_packet(void *data, void *data_end, struct pkt_info *pi)
+/* pkt_len: the whole frame, which may run past data_end (TC paged data). */
+static __always_inline int parse_packet(void *data, void *data_end, __u32 pkt_len,
+					struct pkt_info *pi)
 {
 	struct cursor c = { .pos = data, .end = data_end };
 	int first_frag = 1;
 	__u16 proto = 0;
+	__u32 l3_off;
 	int ret;
 
 	ret = parse_eth(&c, pi, &proto);
 	if (ret != PARSE_IP)
 		return ret;
+	l3_off = c.pos - data;
 	if (proto == ETH_P_IP)
 		ret = parse_ipv4(&c, pi, &first_frag);
 	else if (proto == ETH_P_IPV6)
 		ret = parse_ipv6(&c, pi, &first_frag);
 	else
 		return PARSE_NON_IP;
-	if (ret != PARSE_IP || !first_frag)
+	if (ret != PARSE_IP)
+		return ret;
+	if (!pi->l3_len) /* no length field: the frame's own length from L3 on */
+		pi->l3_len = pkt_len > l3_off ? pkt_len - l3_off : 0;
+	if (!first_frag)
 		return ret;
 	return parse_l4(&c, pi);
 }
@@ -355,15 +365,19 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-/* Per-CPU add; a new key that does not fit counts ST_INV_OVERFLOW. */
-static __always_inline void inv_add(void *map, const void *key, __u32 bytes)
+/*
+ * Per-CPU add; a new key that does not fit counts ST_INV_OVERFLOW.
+ * inv_add, count_inventory and policy_match are real calls (__noinline):
+ * inlined, the verifier walks every parse path through them, ~4x the work.
+ */
+static __noinline void inv_add(void *map, const void *key, __u32 pkts, __u32 bytes)
 {
-	struct gcp_tap_counter init = { .pkts = 1, .bytes = bytes };
+	struct gcp_tap_counter init = { .pkts = pkts, .bytes = bytes };
 	struct gcp_tap_counter *ctr = bpf_map_lookup_elem(map, key);
 	long err;
 
 	if (ctr) {
-		ctr->pkts += 1;
+		ctr->pkts += pkts;
 		ctr->bytes += bytes;
 		return;
 	}
@@ -371,7 +385,7 @@ static __always_inline void inv_add(void *map, const void *key, __u32 bytes)
 	if (err == -ERR_EEXIST) { /* another CPU created it meanwhile */
 		ctr = bpf_map_lookup_elem(map, key);
 		if (ctr) {
-			ctr->pkts += 1;
+			ctr->pkts += pkts;
 			ctr->bytes += bytes;
 		}
 	} else if (err) {
@@ -395,27 +409,27 @@ static __always_inline int addr_in(void *trie, const __u8 addr[16])
 	return bpf_map_lookup_elem(trie, &k) != NULL;
 }
 
-static __always_inline void count_inventory(const struct pkt_info *pi, __u8 slot, __u8 dir)
+static __noinline void count_inventory(const struct pkt_info *pi, __u8 slot, __u8 dir)
 {
 	struct gcp_tap_proto_key pk = { .slot = slot, .l4 = pi->l4, .ip_version = pi->ip_version };
 	struct gcp_tap_ip_key ik = { .slot = slot };
 	struct gcp_tap_dir_key dk = { .slot = slot, .dir = dir };
-	__u32 bytes = pi->l3_len;
+	__u32 bytes = pi->l3_len, pkts = pi->segs;
 
-	inv_add(&inv_protos, &pk, bytes);
+	inv_add(&inv_protos, &pk, pkts, bytes);
 	__builtin_memcpy(ik.addr, pi->src, 16);
-	inv_add(&inv_src_ips, &ik, bytes);
+	inv_add(&inv_src_ips, &ik, pkts, bytes);
 	__builtin_memcpy(ik.addr, pi->dst, 16);
-	inv_add(&inv_dst_ips, &ik, bytes);
+	inv_add(&inv_dst_ips, &ik, pkts, bytes);
 	if (pi->has_ports) {
 		struct gcp_tap_svc_key sk = { .slot = slot, .l4 = pi->l4, .port = service_port(pi) };
 
-		inv_add(&inv_ports, &sk, bytes);
+		inv_add(&inv_ports, &sk, pkts, bytes);
 	}
 	dk.locality = addr_in(&local_prefixes, pi->src) && addr_in(&local_prefixes, pi->dst)
 			      ? GCP_TAP_EAST_WEST
 			      : GCP_TAP_NORTH_SOUTH;
-	inv_add(&inv_dirs, &dk, bytes);
+	inv_add(&inv_dirs, &dk, pkts, bytes);
 }
 
 /* ---- policy ------------------------------------------------------------- */
@@ -441,7 +455,7 @@ static __always_inline int key_in(void *map, __u32 key)
  * does not match. No active dimension selects nothing, so emptying the
  * maps never turns into "mirror everything".
  */
-static __always_inline int policy_match(const struct gcp_tap_cfg *cfg,
+static __noinline int policy_match(const struct gcp_tap_cfg *cfg,
 					const struct pkt_info *pi, int is_ip)
 {
 	__u32 dims = cfg->match_dims;
@@ -465,10 +479,10 @@ static __always_inline int policy_match(const struct gcp_tap_cfg *cfg,
 }
 
 /* Parse, count and decide; returns 1 when the policy selects the packet. */
-static __always_inline int tap_packet(void *data, void *data_end, struct pkt_info *pi,
-				      const struct gcp_tap_cfg *cfg, __u8 dir)
+static __always_inline int tap_packet(void *data, void *data_end, __u32 pkt_len,
+				      struct pkt_info *pi, const struct gcp_tap_cfg *cfg, __u8 dir)
 {
-	int ret = parse_packet(data, data_end, pi);
+	int ret = parse_packet(data, data_end, pkt_len, pi);
 
 	stat_inc(GCP_TAP_ST_PKTS);
 	if (ret == PARSE_NON_IP)
@@ -498,7 +512,8 @@ static __always_inline const struct gcp_tap_cfg *get_cfg(void)
 static __always_inline int tap_tc(struct __sk_buff *skb, __u8 dir)
 {
 	const struct gcp_tap_cfg *cfg = get_cfg();
-	struct pkt_info pi = {};
+	/* A GSO packet stands for gso_segs packets on the wire. */
+	struct pkt_info pi = { .segs = skb->gso_segs > 1 ? skb->gso_segs : 1 };
 	__u32 want = skb->len < TC_PULL_LEN ? skb->len : TC_PULL_LEN;
 
 	if (!cfg)
@@ -510,7 +525,8 @@ static __always_inline int tap_tc(struct __sk_buff *skb, __u8 dir)
 		pi.has_vlan = 1;
 		pi.vlan_id = skb->vlan_tci & 0x0fff;
 	}
-	if (!tap_packet((void *)(long)skb->data, (void *)(long)skb->data_end, &pi, cfg, dir))
+	if (!tap_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &pi,
+			cfg, dir))
 		return TC_ACT_UNSPEC;
 	if (cfg->monitor_ifindex) {
 		/* Cloning to ourselves would loop through our own egress hook. */
@@ -547,13 +563,13 @@ SEC("xdp")
 int tap_xdp(struct xdp_md *ctx)
 {
 	const struct gcp_tap_cfg *cfg = get_cfg();
-	struct pkt_info pi = {};
+	struct pkt_info pi = { .segs = 1 };
 	__u32 queue = ctx->rx_queue_index;
 
 	if (!cfg)
 		return XDP_PASS;
-	if (!tap_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, &pi, cfg,
-			GCP_TAP_INGRESS))
+	if (!tap_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end,
+			ctx->data_end - ctx->data, &pi, cfg, GCP_TAP_INGRESS))
 		return cfg->xdp_miss_action == XDP_DROP ? XDP_DROP : XDP_PASS; /* never TX/redirect */
 	if (bpf_map_lookup_elem(&xsks, &queue))
 		stat_inc(GCP_TAP_ST_MIRRORED);

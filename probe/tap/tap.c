@@ -440,8 +440,12 @@ int tap_detach(const char *dev, char *err, size_t errsz)
 		return fail(err, errsz, "'%s' is not an interface name", dev ? dev : "");
 	bool have_meta = !meta_read(dev, &m);
 	pin_path(p, dev, NULL);
-	if (!have_meta && access(p, F_OK))
+	if (!have_meta && access(p, F_OK)) {
+		/* Detached behind a run's back: its last drain may have left this. */
+		snprintf(p, sizeof(p), TAP_META_DIR "/%s.drained", dev);
+		unlink(p);
 		return fail(err, errsz, "%s: no gcprobe tap (see gcprobe tap list)", dev);
+	}
 	if (!have_meta) {
 		/* Pins without meta (a crash between the two): hooks by pinned program. */
 		pin_path(p, dev, "prog_xdp");

@@ -240,6 +240,8 @@ static int cmd_list(int argc, char **argv)
 		struct tap t;
 		struct gcp_tap_cfg cfg = { 0 };
 		uint64_t st[GCP_TAP_ST__MAX] = { 0 };
+		if (!tap_is_pinned(devs[i]))
+			continue; /* being attached or detached right now */
 		if (tap_open(devs[i], &t, err, sizeof(err))) {
 			tap_err(0, "%s", err);
 			continue;
@@ -260,48 +262,59 @@ static int cmd_list(int argc, char **argv)
 
 /* ---- policy ---- */
 
-static int policy_action(struct tap *t, int argc, char **argv)
-{
-	const char *act = argv[2];
-	struct tap_pol_entry e;
-	char err[ERR_SZ];
-	int mode, rc;
+enum pol_act { PA_SHOW, PA_ADD, PA_DEL, PA_CLEAR, PA_MODE };
 
-	if (!strcmp(act, "show") && argc == 3) {
-		tap_policy_show(t, stdout);
-		return 0;
-	}
-	if ((!strcmp(act, "add") || !strcmp(act, "del"))) {
+/* Checked before the tap is opened: bad usage is exit 2 whether or not DEV is tapped. */
+static int policy_parse(int argc, char **argv, enum pol_act *act, struct tap_pol_entry *e,
+			int *mode)
+{
+	const char *a = argv[2];
+	char err[ERR_SZ];
+
+	if (!strcmp(a, "add") || !strcmp(a, "del")) {
+		*act = a[0] == 'a' ? PA_ADD : PA_DEL;
 		if (argc != 5)
 			return tap_err(EXIT_USAGE, "policy %s: needs KIND VALUE (cidr, port, proto, "
-				       "vlan, vni)", act);
-		if (tap_pol_parse(argv[3], argv[4], &e, err, sizeof(err)))
-			return tap_err(EXIT_USAGE, "%s", err);
-		rc = act[0] == 'a' ? tap_policy_add(t, &e, err, sizeof(err)) :
-				     tap_policy_del(t, &e, err, sizeof(err));
-	} else if (!strcmp(act, "clear") && argc == 3) {
-		rc = tap_policy_clear(t, err, sizeof(err));
-	} else if ((mode = probe_tap_policy_parse(act)) >= 0 && argc == 3) {
-		rc = tap_policy_set_mode(t, (__u32)mode, err, sizeof(err));
-	} else {
-		return tap_err(EXIT_USAGE, "policy: '%s' is not show, all, none, match, add, del or "
-			       "clear (or has extra arguments)", act);
+				       "vlan, vni)", a);
+		return tap_pol_parse(argv[3], argv[4], e, err, sizeof(err)) ?
+		       tap_err(EXIT_USAGE, "%s", err) : 0;
 	}
-	return rc ? tap_err(EXIT_RUNTIME, "%s", err) : 0;
+	if (!strcmp(a, "show"))
+		*act = PA_SHOW;
+	else if (!strcmp(a, "clear"))
+		*act = PA_CLEAR;
+	else if ((*mode = probe_tap_policy_parse(a)) >= 0)
+		*act = PA_MODE;
+	else
+		return tap_err(EXIT_USAGE, "policy: '%s' is not show, all, none, match, add, del or "
+			       "clear", a);
+	return argc == 3 ? 0 : tap_err(EXIT_USAGE, "policy %s: unexpected argument '%s'", a,
+					 argv[3]);
 }
 
 static int cmd_policy(int argc, char **argv)
 {
+	struct tap_pol_entry e;
+	enum pol_act act = PA_SHOW;
 	struct tap t;
 	char err[ERR_SZ];
+	int mode = -1, rc;
 
 	if (argc < 3)
 		return tap_err(EXIT_USAGE, "policy: needs DEV and an action (see gcprobe tap --help)");
+	if ((rc = policy_parse(argc, argv, &act, &e, &mode)))
+		return rc;
 	if (tap_open(argv[1], &t, err, sizeof(err)))
 		return tap_err(EXIT_RUNTIME, "%s", err);
-	int rc = policy_action(&t, argc, argv);
+	switch (act) {
+	case PA_SHOW: tap_policy_show(&t, stdout); break;
+	case PA_ADD: rc = tap_policy_add(&t, &e, err, sizeof(err)); break;
+	case PA_DEL: rc = tap_policy_del(&t, &e, err, sizeof(err)); break;
+	case PA_CLEAR: rc = tap_policy_clear(&t, err, sizeof(err)); break;
+	case PA_MODE: rc = tap_policy_set_mode(&t, (__u32)mode, err, sizeof(err)); break;
+	}
 	tap_close(&t);
-	return rc;
+	return rc ? tap_err(EXIT_RUNTIME, "%s", err) : 0;
 }
 
 /* ---- inventory ---- */

@@ -6,10 +6,12 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <linux/if_xdp.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -233,9 +235,27 @@ static void load_skel(struct gcp_tap *s)
 	cr_assert_gt(ncpu, 0);
 }
 
+/* Programs a test runs; loading only those spares the verifier work. */
+enum { P_TC_IN = 1, P_TC_OUT = 2, P_XDP = 4, P_ALL = 7 };
+
+static struct gcp_tap *open_progs(unsigned mask)
+{
+	struct gcp_tap *s = open_skel();
+
+	bpf_program__set_autoload(s->progs.tap_tc_ingress, (mask & P_TC_IN) != 0);
+	bpf_program__set_autoload(s->progs.tap_tc_egress, (mask & P_TC_OUT) != 0);
+	bpf_program__set_autoload(s->progs.tap_xdp, (mask & P_XDP) != 0);
+	return s;
+}
+
+static void load_progs(unsigned mask)
+{
+	load_skel(open_progs(mask));
+}
+
 static void load(void)
 {
-	load_skel(open_skel());
+	load_progs(P_TC_IN);
 }
 
 static void teardown(void)
@@ -262,6 +282,17 @@ static uint32_t run(int prog_fd, const struct pkt *p)
 	int err = bpf_prog_test_run_opts(prog_fd, &o);
 
 	cr_assert_eq(err, 0, "test_run: %d %s (len %zu)", err, strerror(errno), p->len);
+	return o.retval;
+}
+
+/* TC run of a GSO packet standing for segs packets. */
+static uint32_t run_gso(const struct pkt *p, uint32_t segs)
+{
+	struct __sk_buff ctx = { .gso_segs = segs, .gso_size = 1000 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = (uint32_t)p->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	cr_assert_eq(bpf_prog_test_run_opts(TC_IN, &o), 0, "test_run: %s", strerror(errno));
 	return o.retval;
 }
 
@@ -412,7 +443,7 @@ Test(bpf_tap, object_loads_all_programs)
 {
 	const struct bpf_program *progs[3];
 
-	load();
+	load_progs(P_ALL);
 	progs[0] = skel->progs.tap_tc_ingress;
 	progs[1] = skel->progs.tap_tc_egress;
 	progs[2] = skel->progs.tap_xdp;
@@ -486,13 +517,49 @@ Test(bpf_tap, service_port_rules)
 	cr_assert_eq(inv_port(0, 17, 53).bytes, 28 + 30 + 28 + 60);
 	cr_assert_eq(map_entries(skel->maps.inv_ports), 3);
 	cr_assert_eq(inv_proto(0, 17, 4).pkts, 2);
+
+	memset(&p, 0, sizeof(p)); /* SCTP: ports lead the common header */
+	put_eth(&p, 0x0800);
+	put_ipv4(&p, "10.0.0.1", "10.0.0.2", 132);
+	put_udp(&p, 38412, 2905);
+	grow(&p, 8);
+	finish(&p);
+	run(TC_IN, &p);
+	cr_assert_eq(inv_port(0, 132, 2905).bytes, 36);
+
+	memset(&p, 0, sizeof(p)); /* ICMP: a protocol, no service port */
+	put_eth(&p, 0x0800);
+	put_ipv4(&p, "10.0.0.1", "10.0.0.2", 1);
+	grow(&p, 8);
+	finish(&p);
+	run(TC_IN, &p);
+	cr_assert_eq(inv_proto(0, 1, 4).bytes, 28);
+	cr_assert_eq(map_entries(skel->maps.inv_ports), 4);
+}
+
+Test(bpf_tap, gso_packets_count_their_segments)
+{
+	struct pkt p;
+	uint32_t len;
+
+	load();
+	len = tcp4(&p, "10.0.0.1", "10.0.0.2", 40000, 80, ACK, 400);
+	cr_assert_eq(run_gso(&p, 3), TC_ACT_UNSPEC_RET);
+	cr_assert_eq(inv_proto(0, 6, 4).pkts, 3);
+	cr_assert_eq(inv_proto(0, 6, 4).bytes, len);
+	cr_assert_eq(inv_port(0, 6, 80).pkts, 3);
+	cr_assert_eq(stat(GCP_TAP_ST_PKTS), 1, "program runs, not segments");
+
+	p.b[16] = p.b[17] = 0; /* BIG TCP: no IPv4 length, the frame says it */
+	run(TC_IN, &p);
+	cr_assert_eq(inv_proto(0, 6, 4).bytes, 2 * len);
 }
 
 Test(bpf_tap, egress_direction_and_locality)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_TC_IN | P_TC_OUT);
 	lpm_add(skel->maps.local_prefixes, "10.0.0.0/8");
 	lpm_add(skel->maps.local_prefixes, "fd00::/8");
 	tcp4(&p, "10.0.0.1", "10.9.9.9", 40000, 443, SYN, 0); /* both local */
@@ -519,7 +586,7 @@ Test(bpf_tap, xdp_counts_as_ingress)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_XDP);
 	udp4(&p, "10.0.0.1", "10.0.0.2", 1234, 53, 12);
 	cr_assert_eq(run(XDP, &p), XDP_PASS_);
 	cr_assert_eq(inv_dir(0, GCP_TAP_INGRESS, GCP_TAP_NORTH_SOUTH).bytes, 40);
@@ -549,7 +616,7 @@ Test(bpf_tap, slot_selects_the_key_being_written)
 
 Test(bpf_tap, full_inventory_map_counts_overflow)
 {
-	struct gcp_tap *s = open_skel();
+	struct gcp_tap *s = open_progs(P_TC_IN);
 	struct pkt p;
 
 	cr_assert_eq(bpf_map__set_max_entries(s->maps.inv_src_ips, 2), 0);
@@ -671,7 +738,7 @@ Test(bpf_tap, arp_is_non_ip_and_passes)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_ALL);
 	arp(&p);
 	cr_assert_eq(run(TC_IN, &p), TC_ACT_UNSPEC_RET);
 	cr_assert_eq(run(TC_OUT, &p), TC_ACT_UNSPEC_RET);
@@ -686,7 +753,7 @@ Test(bpf_tap, truncated_headers_are_parse_failures)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_ALL);
 	memset(&p, 0, sizeof(p)); /* IPv4 header cut at 10 bytes (TC test runs refuse it) */
 	put_eth(&p, 0x0800);
 	grow(&p, 10)[0] = 0x45;
@@ -800,7 +867,7 @@ Test(bpf_tap, policy_vlan_uses_the_outermost_tag)
 {
 	struct pkt p;
 
-	load();
+	load_progs(P_TC_IN | P_XDP);
 	u32_add(skel->maps.policy_vlans, 100);
 	match_cfg(GCP_TAP_DIM_VLAN);
 	memset(&p, 0, sizeof(p));
@@ -885,11 +952,16 @@ Test(bpf_tap, policy_updates_apply_without_reload)
 
 /* ---- steering ------------------------------------------------------------- */
 
-/* A private network namespace with a veth pair: a clone target and an AF_XDP device. */
+/*
+ * A private network namespace with a veth pair: a clone target and an
+ * AF_XDP device. IPv6 off, so no MLD/DAD packet reaches attached programs.
+ */
 static int private_veth(void)
 {
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(system("ip link add gtapu0 type veth peer name gtapu1 && "
+	cr_assert_eq(system("for c in all default; do "
+			    "echo 1 2>/dev/null >/proc/sys/net/ipv6/conf/$c/disable_ipv6; done; "
+			    "ip link add gtapu0 type veth peer name gtapu1 && "
 			    "ip link set gtapu0 up && ip link set gtapu1 up"), 0);
 	return (int)if_nametoindex("gtapu0");
 }
@@ -900,7 +972,7 @@ Test(bpf_tap, tc_clones_hits_and_always_continues)
 	struct pkt p;
 	int monitor;
 
-	load();
+	load_progs(P_TC_IN | P_TC_OUT);
 	monitor = private_veth();
 	cr_assert_gt(monitor, 1);
 	set_cfg(&cfg);
@@ -937,7 +1009,7 @@ Test(bpf_tap, xdp_miss_action_and_missing_socket)
 				   .match_dims = GCP_TAP_DIM_PROTO };
 	struct pkt p;
 
-	load();
+	load_progs(P_XDP);
 	u32_add(skel->maps.policy_protos, 6);
 	set_cfg(&cfg);
 	udp4(&p, "10.0.0.1", "10.0.0.2", 1, 2, 0);
@@ -990,7 +1062,7 @@ Test(bpf_tap, xdp_hit_redirects_to_the_queue_socket)
 	void *umem;
 	int xfd;
 
-	load();
+	load_progs(P_XDP);
 	xfd = xsk_bound(private_veth(), &umem);
 	cr_assert_eq(bpf_map__update_elem(skel->maps.xsks, &q0, sizeof(q0), &xfd, sizeof(xfd),
 					  BPF_ANY), 0, "xsks: %s", strerror(errno));
@@ -1006,4 +1078,60 @@ Test(bpf_tap, xdp_hit_redirects_to_the_queue_socket)
 	cr_assert_eq(inv_port(0, 17, 53).pkts, 1, "redirected packets are counted too");
 	close(xfd);
 	munmap(umem, 16 * 4096);
+}
+
+/* ---- real attach: the offloaded VLAN tag ------------------------------------ */
+
+static void tc_attach(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = 0x6763, .priority = 1, .prog_fd = prog_fd);
+	int err = bpf_tc_hook_create(&hook);
+
+	cr_assert(err == 0 || err == -EEXIST, "clsact: %d", err);
+	cr_assert_eq(bpf_tc_attach(&hook, &opts), 0);
+}
+
+static void send_raw(int ifindex, const struct pkt *p)
+{
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6 };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+
+	cr_assert_geq(fd, 0, "AF_PACKET: %s", strerror(errno));
+	memcpy(sa.sll_addr, p->b, 6);
+	cr_assert_eq(sendto(fd, p->b, p->len, 0, (struct sockaddr *)&sa, sizeof(sa)),
+		     (ssize_t)p->len, "sendto: %s", strerror(errno));
+	close(fd);
+}
+
+/* Receive untags the outer tag into skb metadata before TC ingress; egress keeps it in the frame. */
+Test(bpf_tap, tc_sees_the_outer_tag_in_packet_or_offloaded)
+{
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	int tx, rx;
+	struct pkt p;
+
+	load_progs(P_TC_IN | P_TC_OUT);
+	tx = private_veth();
+	rx = (int)if_nametoindex("gtapu1");
+	tc_attach(tx, BPF_TC_EGRESS, TC_OUT);
+	tc_attach(rx, BPF_TC_INGRESS, TC_IN);
+	u32_add(skel->maps.policy_vlans, 100);
+	match_cfg(GCP_TAP_DIM_VLAN);
+
+	memset(&p, 0, sizeof(p));
+	put_eth(&p, 0x88a8);
+	put_vlan(&p, 0x6000 | 100, 0x8100);
+	put_vlan(&p, 7, 0x0800);
+	put_ipv4(&p, "10.5.0.1", "10.5.0.2", 17);
+	put_udp(&p, 40000, 7);
+	grow(&p, 20);
+	finish(&p);
+	send_raw(tx, &p);
+	for (int i = 0; i < 100 && stat(GCP_TAP_ST_POLICY_HIT) < 2; i++)
+		nanosleep(&pause, NULL);
+	cr_assert_eq(stat(GCP_TAP_ST_POLICY_HIT), 2, "egress (tag in frame) and ingress (offloaded)");
+	cr_assert_eq(inv_dir(0, GCP_TAP_EGRESS, GCP_TAP_NORTH_SOUTH).bytes, 48);
+	cr_assert_eq(inv_dir(0, GCP_TAP_INGRESS, GCP_TAP_NORTH_SOUTH).bytes, 48);
+	cr_assert_eq(inv_port(0, 17, 7).pkts, 2);
 }
