@@ -5,6 +5,12 @@
  * monitor interface; XDP redirects them into AF_XDP sockets (XSKMAP).
  * The tapped traffic always continues. Layouts: tap_common.h.
  */
+/*
+ * Only wire-format headers and __sk_buff/xdp_md are read, none of them a
+ * kernel-internal struct: no implicit CO-RE relocation (which would make
+ * every load parse the kernel BTF). BPF_CORE_READ() still relocates.
+ */
+#define BPF_NO_PRESERVE_ACCESS_INDEX
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
