@@ -181,6 +181,12 @@ int tap_drain(const struct tap *t, struct tap_inventory *inv, char *err, size_t 
 		return -1;
 	}
 	nanosleep(&grace, NULL);
+	/* A policy change may have rewritten tap_cfg with the old slot meanwhile. */
+	for (int tries = 0; tries < 5 && !tap_cfg_get(t, &cfg) && cfg.slot == old; tries++) {
+		cfg.slot = old ^ 1u;
+		tap_cfg_set(t, &cfg);
+		nanosleep(&grace, NULL);
+	}
 	if (drain_map(t->fd.inv_protos, sizeof(struct gcp_tap_proto_key), old, proto_item,
 		      &inv->protos, ncpu) ||
 	    drain_map(t->fd.inv_src_ips, sizeof(struct gcp_tap_ip_key), old, ip_item,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 
 #define NKINDS 5
@@ -58,22 +59,34 @@ static __u32 active_dims(const struct tap *t)
 	return dims;
 }
 
+/*
+ * tap_cfg is one array entry that a running drain also rewrites (slot
+ * flips): write, give a concurrent read-modify-write time to land, read
+ * back, and redo ours when it was overwritten.
+ */
 static int update_cfg(const struct tap *t, int mode, char *err, size_t errsz)
 {
+	struct timespec settle = { 0, 20000000L };
 	struct gcp_tap_cfg cfg;
+	__u32 want_dims = active_dims(t);
 
-	if (tap_cfg_get(t, &cfg)) {
-		snprintf(err, errsz, "%s: tap_cfg: %s", t->meta.dev, strerror(errno));
-		return -1;
+	errno = 0;
+	for (int tries = 0; tries < 5; tries++) {
+		if (tap_cfg_get(t, &cfg))
+			break;
+		if (tries && cfg.match_dims == want_dims &&
+		    (mode < 0 || cfg.policy_mode == (__u32)mode))
+			return 0;
+		cfg.match_dims = want_dims;
+		if (mode >= 0)
+			cfg.policy_mode = (__u32)mode;
+		if (tap_cfg_set(t, &cfg))
+			break;
+		nanosleep(&settle, NULL);
 	}
-	cfg.match_dims = active_dims(t);
-	if (mode >= 0)
-		cfg.policy_mode = (__u32)mode;
-	if (tap_cfg_set(t, &cfg)) {
-		snprintf(err, errsz, "%s: tap_cfg: %s", t->meta.dev, strerror(errno));
-		return -1;
-	}
-	return 0;
+	snprintf(err, errsz, "%s: tap_cfg: %s", t->meta.dev,
+		 errno ? strerror(errno) : "keeps being overwritten");
+	return -1;
 }
 
 static void entry_str(const struct tap_pol_entry *e, char *buf, size_t n)

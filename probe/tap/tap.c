@@ -466,9 +466,11 @@ int tap_list_devs(char (*devs)[IF_NAMESIZE], int max)
 	if (!d)
 		return 0;
 	while (n < max && (e = readdir(d))) {
-		if (e->d_name[0] == '.' || strlen(e->d_name) >= IF_NAMESIZE)
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len >= IF_NAMESIZE)
 			continue;
-		snprintf(devs[n++], IF_NAMESIZE, "%s", e->d_name);
+		memcpy(devs[n], e->d_name, len + 1);
+		n++;
 	}
 	closedir(d);
 	return n;
