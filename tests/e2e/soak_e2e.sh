@@ -69,7 +69,8 @@ if ! grep -q "AF_XDP .* mode" "$TMP/probe.err"; then
 	echo "FAIL: gcprobe did not start:"; cat "$TMP/probe.err"; exit 1
 fi
 
-ip netns exec "$NS_B" tcpreplay -q -i sk1 --loop 0 --unique-ip --pps "$PPS" $INPUTS \
+# -T nano: sleep between packets instead of spinning a core.
+ip netns exec "$NS_B" tcpreplay -q -T nano -i sk1 --loop 0 --unique-ip --pps "$PPS" $INPUTS \
 	>"$TMP/replay.log" 2>&1 &
 REPLAY_PID=$!
 
@@ -88,7 +89,8 @@ sample() {
 }
 
 FAILED=0
-START=$(date +%s)
+# Sample mid-way between two stats records (they come every STEP s from start).
+START=$(($(date +%s) + 2))
 printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' t_s rss_kb hwm_kb pkts_rx pkts_eng \
 	records flows evicted drop_kern drop_ring sink_full >"$TMP/table.tsv"
 for ((i = STEP; i <= SECS; i += STEP)); do
