@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -61,6 +62,21 @@ static int rot_params(struct rot *r, const char *q, char *err, size_t errlen)
 	return r->prefix ? 0 : -1;
 }
 
+/* Is the pid in ".P-<utc>-<pid>-<seq>.mp.tmp" a running process? */
+static bool writer_alive(const char *name)
+{
+	char buf[NAME_MAX + 1], *dash;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	if (!(dash = strrchr(buf, '-')))
+		return false;
+	*dash = '\0';
+	if (!(dash = strrchr(buf, '-')))
+		return false;
+	long pid = strtol(dash + 1, NULL, 10);
+	return pid > 0 && (!kill((pid_t)pid, 0) || errno == EPERM);
+}
+
 /* Cut an orphaned .tmp to its whole records and give it its visible name. */
 static void recover_one(const char *dir, const char *name)
 {
@@ -87,7 +103,10 @@ static void recover_one(const char *dir, const char *name)
 		goto out;
 	}
 	if (!sc.records) {
-		unlink(tmp);
+		/* A writer creates its file, then locks it: an empty one may be
+		 * another live run's, between the two. */
+		if (!writer_alive(name))
+			unlink(tmp);
 		goto out;
 	}
 	if ((sc.tail && ftruncate(fd, (off_t)sc.whole)) || (fsync(fd) && errno != EINVAL) ||

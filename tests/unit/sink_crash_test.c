@@ -95,6 +95,14 @@ Test(sink_crash, rotate_recovers_leftovers_not_live_files)
 	snprintf(fin, sizeof(fin), "%s/t-20000101T000000Z-1-000001.mp", dir);
 	put(orphan, b, len - 7); /* the last record torn */
 	put(held, b, len);
+	/* Empty: removed when its writer (pid in the name) is gone, kept while
+	 * it runs (it may not have locked its new file yet). */
+	char empty_dead[512], empty_live[512];
+	snprintf(empty_dead, sizeof(empty_dead), "%s/.t-20000101T000000Z-4194303-000009.mp.tmp", dir);
+	snprintf(empty_live, sizeof(empty_live), "%s/.t-20000101T000000Z-%ld-000009.mp.tmp", dir,
+		 (long)getpid());
+	put(empty_dead, "", 0);
+	put(empty_live, "", 0);
 	int hfd = open(held, O_RDONLY);
 	cr_assert(hfd >= 0 && !flock(hfd, LOCK_EX));
 
@@ -108,6 +116,9 @@ Test(sink_crash, rotate_recovers_leftovers_not_live_files)
 	cr_expect_eq(drv_count_maps(got, rlen), 19, "the whole records, no torn tail");
 	cr_expect_eq(memcmp(got, b, rlen), 0);
 	cr_expect_eq(access(held, F_OK), 0, "a held .tmp was touched");
+	cr_expect_neq(access(empty_dead, F_OK), 0, "an empty leftover of a dead writer stayed");
+	cr_expect_eq(access(empty_live, F_OK), 0, "a live writer's empty file was removed");
+	unlink(empty_live);
 	close(hfd);
 	free(got);
 	free(b);
