@@ -101,17 +101,35 @@ static void on_record(const struct gcp_record *rec, void *user)
 /* ---- end sinks ---- */
 
 /* ---- service: stats records, SIGHUP (stats_rec.c) ---- */
+
+/* The books of a one-engine run: every packet read is fed to the engine. */
+static void run_books(struct probe_books *b, struct gcp_engine *eng, struct gcp_capture *cap,
+		      struct sink *s, bool final)
+{
+	struct gcp_stats st = { .sz = sizeof(st) };
+	struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+
+	gcp_engine_stats(eng, &st);
+	gcp_capture_stats(cap, &cs);
+	*b = (struct probe_books){ .pkts_received = cs.pkts + cs.truncated,
+				   .pkts_processed = st.pkts, .drop_truncated = cs.truncated,
+				   .records_produced = st.records + probe_stats_records(),
+				   .set = &s->set, .final = final };
+}
+
 static void run_stats(const struct probe_opts *o, struct gcp_engine *eng,
 		      struct gcp_capture *cap, struct sink *s, uint64_t ts, bool final)
 {
 	struct gcp_stats st = { .sz = sizeof(st) };
 	struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+	struct probe_books b;
 
 	if (gcp_engine_stats(eng, &st) || gcp_capture_stats(cap, &cs))
 		return;
+	run_books(&b, eng, cap, s, final);
 	struct probe_qstat q = { cs.pkts, cs.bytes, cs.dropped, 0 };
 	struct probe_stats_in in = { .ts_ns = ts, .eng = &st, .q = &q, .nq = 1, .workers = 1,
-				     .records_dropped = s->bad, .final = final };
+				     .records_dropped = s->bad, .final = final, .books = &b };
 	probe_stats_emit(o, &in, on_record, s);
 }
 
@@ -305,7 +323,13 @@ static int run_source(const struct probe_opts *o)
 		if (!gcp_engine_stats(eng, &st))
 			probe_print_stats(&st);
 	}
-	bool write_failed = gcp_sinkset_close(&s.set, o->stats ? stderr : NULL) != 0;
+	bool write_failed = gcp_sinkset_finish(&s.set) != 0;
+	if (o->stats) {
+		struct probe_books b;
+		run_books(&b, eng, cap, &s, true);
+		probe_books_print(&b, stderr);
+	}
+	write_failed |= gcp_sinkset_close(&s.set, o->stats ? stderr : NULL) != 0;
 	free(s.buf);
 	status = write_failed ? 1 : report(o, cap, cap_rc, &s);
 out:

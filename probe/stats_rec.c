@@ -3,6 +3,7 @@
 #include "stats_rec.h"
 #include "config.h"
 #include "record.h"
+#include "sink/sink.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #define NS 1000000000ull
+
+static uint64_t stats_records;
 
 static volatile sig_atomic_t hup_flag;
 
@@ -142,6 +145,132 @@ static void queues(struct gcp_rb *rb, const struct probe_stats_in *in)
 	gcp_rb_end(rb);
 }
 
+/* ---- no-loss books ---- */
+
+uint64_t probe_stats_records(void)
+{
+	return stats_records;
+}
+
+static uint64_t pkts_dropped(const struct probe_books *b)
+{
+	return b->drop_kernel + b->drop_ring_full + b->drop_truncated + b->drop_too_large +
+	       b->drop_count_limit;
+}
+
+static uint64_t records_reached(const struct probe_books *b)
+{
+	return b->set->produced + b->records_lost;
+}
+
+/* In flight may be above zero only while running (rings, worker buffers). */
+bool probe_books_balanced(struct probe_books *b)
+{
+	uint64_t done = b->pkts_processed + pkts_dropped(b);
+	bool ok = gcp_sinkset_balanced(b->set);
+
+	if (b->final)
+		return ok && b->pkts_received == done && b->records_produced == records_reached(b);
+	return ok && b->pkts_received >= done;
+}
+
+static void books_print_drops(const struct probe_books *b, FILE *f)
+{
+	fprintf(f, "\"pkts_dropped\":{\"kernel\":%llu,\"rx_ring_full\":%llu,\"truncated\":%llu,"
+		"\"too_large\":%llu,\"count_limit\":%llu}",
+		(unsigned long long)b->drop_kernel, (unsigned long long)b->drop_ring_full,
+		(unsigned long long)b->drop_truncated, (unsigned long long)b->drop_too_large,
+		(unsigned long long)b->drop_count_limit);
+}
+
+void probe_books_print(struct probe_books *b, FILE *f)
+{
+	bool ok = probe_books_balanced(b);
+
+	fprintf(f, "{\"books\":{\"pkts_received\":%llu,\"pkts_processed\":%llu,",
+		(unsigned long long)b->pkts_received, (unsigned long long)b->pkts_processed);
+	books_print_drops(b, f);
+	fprintf(f, ",\"records_produced\":%llu,\"records_lost\":{\"no_memory\":%llu},"
+		"\"records_to_sinks\":%llu,\"sinks\":[",
+		(unsigned long long)b->records_produced, (unsigned long long)b->records_lost,
+		(unsigned long long)b->set->produced);
+	for (unsigned i = 0; i < b->set->n; i++) {
+		const struct gcp_sink *s = &b->set->v[i];
+		fprintf(f, "%s{\"spec\":\"", i ? "," : "");
+		for (const char *c = s->spec; *c; c++) { /* a JSON string */
+			if (*c == '"' || *c == '\\')
+				fputc('\\', f);
+			fputc((unsigned char)*c < 0x20 ? '?' : *c, f);
+		}
+		fprintf(f, "\",\"written\":%llu,\"dropped_full\":%llu,\"dropped_error\":%llu,"
+			"\"queued\":%llu}", (unsigned long long)s->st.written,
+			(unsigned long long)s->st.dropped_full, (unsigned long long)s->st.dropped_error,
+			(unsigned long long)s->st.queued);
+	}
+	fprintf(f, "],\"balanced\":%s}}\n", ok ? "true" : "false");
+}
+
+static void books_put_sinks(struct gcp_rb *rb, const struct gcp_sinkset *set)
+{
+	gcp_rb_key(rb, "sinks");
+	gcp_rb_array_begin(rb);
+	for (unsigned i = 0; i < set->n; i++) {
+		const struct gcp_sink *s = &set->v[i];
+		gcp_rb_map_begin(rb);
+		gcp_rb_kv_cstr(rb, "spec", s->spec);
+		gcp_rb_kv_uint(rb, "written", s->st.written);
+		gcp_rb_kv_uint(rb, "dropped_full", s->st.dropped_full);
+		gcp_rb_kv_uint(rb, "dropped_error", s->st.dropped_error);
+		gcp_rb_kv_uint(rb, "queued", s->st.queued);
+		gcp_rb_end(rb);
+	}
+	gcp_rb_end(rb);
+}
+
+static void books_put(struct gcp_rb *rb, struct probe_books *b)
+{
+	bool ok = probe_books_balanced(b);
+
+	gcp_rb_key(rb, "books");
+	gcp_rb_map_begin(rb);
+	gcp_rb_kv_uint(rb, "pkts_received", b->pkts_received);
+	gcp_rb_kv_uint(rb, "pkts_processed", b->pkts_processed);
+	gcp_rb_key(rb, "pkts_dropped");
+	gcp_rb_map_begin(rb);
+	gcp_rb_kv_uint(rb, "kernel", b->drop_kernel);
+	gcp_rb_kv_uint(rb, "rx_ring_full", b->drop_ring_full);
+	gcp_rb_kv_uint(rb, "truncated", b->drop_truncated);
+	gcp_rb_kv_uint(rb, "too_large", b->drop_too_large);
+	gcp_rb_kv_uint(rb, "count_limit", b->drop_count_limit);
+	gcp_rb_end(rb);
+	gcp_rb_kv_uint(rb, "records_produced", b->records_produced);
+	gcp_rb_key(rb, "records_lost");
+	gcp_rb_map_begin(rb);
+	gcp_rb_kv_uint(rb, "no_memory", b->records_lost);
+	gcp_rb_end(rb);
+	gcp_rb_kv_uint(rb, "records_to_sinks", b->set->produced);
+	books_put_sinks(rb, b->set);
+	gcp_rb_kv_bool(rb, "balanced", ok);
+	gcp_rb_end(rb);
+}
+
+/* VmRSS and VmHWM of this process in KiB (0 where unknown). */
+static void memory(struct gcp_rb *rb)
+{
+	char line[128];
+	unsigned long long rss = 0, hwm = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "VmRSS: %llu", &rss);
+		sscanf(line, "VmHWM: %llu", &hwm);
+	}
+	if (f)
+		fclose(f);
+	gcp_rb_kv_uint(rb, "vm_rss_kb", rss);
+	gcp_rb_kv_uint(rb, "vm_hwm_kb", hwm);
+}
+
 void probe_stats_emit(const struct probe_opts *o, const struct probe_stats_in *in,
 		      gcp_record_cb cb, void *user)
 {
@@ -162,7 +291,12 @@ void probe_stats_emit(const struct probe_opts *o, const struct probe_stats_in *i
 	engine_counters(&rb, in->eng);
 	gcp_rb_kv_uint(&rb, "records_dropped", in->records_dropped);
 	queues(&rb, in);
-	if (!gcp_rb_finish(&rb, &rec.data, &rec.len))
+	memory(&rb);
+	if (in->books)
+		books_put(&rb, in->books);
+	if (!gcp_rb_finish(&rb, &rec.data, &rec.len)) {
+		stats_records++;
 		cb(&rec, user);
+	}
 	gcp_rb_fini(&rb);
 }

@@ -43,6 +43,7 @@ struct shared {
 	_Atomic uint64_t last_tick; /* last idle flush of the sinks */
 	uint64_t count;            /* stop after this many packets (0: no limit) */
 	atomic_uint_fast64_t taken; /* packets counted against count */
+	uint64_t count_dropped;    /* distributor: read past count */
 };
 
 struct ring_ent {
@@ -74,12 +75,15 @@ struct worker {
 	int bad_status;
 	uint64_t pkts;
 	uint64_t ring_dropped; /* too large for the ring */
+	uint64_t lost;         /* records that never reached the sinks (no memory) */
+	uint64_t count_dropped; /* own queue: packets read past --count */
 	int rc;
 	bool started;
 	/* service: counters the worker copies for the main thread's stats records */
 	pthread_mutex_t snap_lock;
 	struct gcp_stats snap;
 	struct gcp_capture_stats csnap;
+	uint64_t snap_lost, snap_count_dropped;
 	uint64_t snap_at;
 };
 
@@ -215,6 +219,7 @@ static void on_record(const struct gcp_record *rec, void *user)
 
 	if (!out_grow(w, sizeof(struct out_ent) + pad8(rec->len))) {
 		bad_record(w, GCP_ERR_NOMEM);
+		w->lost++;
 		return;
 	}
 	struct out_ent e = { .mp_len = (uint32_t)rec->len, .type = (uint32_t)rec->type,
@@ -244,6 +249,8 @@ static void snap_maybe(struct worker *w)
 	w->csnap.sz = sizeof(w->csnap);
 	if (w->cap)
 		gcp_capture_stats(w->cap, &w->csnap);
+	w->snap_lost = w->lost;
+	w->snap_count_dropped = w->count_dropped;
 	pthread_mutex_unlock(&w->snap_lock);
 }
 
@@ -256,9 +263,67 @@ static struct svc {
 	const struct live_backend *lb;
 	struct shared *sh;
 	uint64_t next_stats;
+	uint64_t lost;             /* stats records that never reached the sinks */
 } svc;
 
 static void sum_stats(struct gcp_stats *a, const struct gcp_stats *b);
+
+/* Kernel/NIC drops of every queue, as the backend reports them. */
+static void books_kernel(struct probe_books *b)
+{
+	for (unsigned i = 0; svc.lb && svc.lb->qstats && i < svc.nq; i++) {
+		struct live_qstats ls = { 0 };
+		svc.lb->qstats(svc.caps[i], &ls);
+		b->drop_kernel += ls.kernel_dropped + ls.nombuf;
+		b->drop_ring_full += ls.ring_full;
+	}
+	b->pkts_received += b->drop_kernel + b->drop_ring_full;
+}
+
+/*
+ * The run's books (stats_rec.h). Own queues: each worker's capture and
+ * engine counters come from one snapshot (final: read directly, the
+ * workers have stopped). One queue: the distributor (this thread) reads
+ * its capture itself; packets in the rings are in flight until the end.
+ */
+static void svc_books(struct probe_books *b, bool final)
+{
+	bool fed = svc.nq == 1 && svc.nw > 1;
+
+	*b = (struct probe_books){ .set = &svc.sh->set, .final = final,
+				   .records_lost = svc.lost,
+				   .drop_count_limit = svc.sh->count_dropped };
+	for (unsigned i = 0; i < svc.nw; i++) {
+		struct worker *w = &svc.wk[i];
+		struct gcp_stats st = { .sz = sizeof(st) };
+		struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+		pthread_mutex_lock(&w->snap_lock);
+		if (final) {
+			gcp_engine_stats(w->eng, &st);
+			if (w->cap)
+				gcp_capture_stats(w->cap, &cs);
+		} else {
+			st = w->snap;
+			cs = w->csnap;
+		}
+		b->records_lost += final ? w->lost : w->snap_lost;
+		b->drop_count_limit += final ? w->count_dropped : w->snap_count_dropped;
+		pthread_mutex_unlock(&w->snap_lock);
+		b->pkts_processed += st.pkts;
+		b->records_produced += st.records;
+		b->drop_too_large += w->ring_dropped; /* written by this thread */
+		if (!fed)
+			b->pkts_received += cs.pkts + cs.truncated;
+	}
+	if (fed) {
+		struct gcp_capture_stats cs = { .sz = sizeof(cs) };
+		gcp_capture_stats(svc.caps[0], &cs);
+		b->pkts_received += cs.pkts + cs.truncated;
+		b->drop_truncated = cs.truncated;
+	}
+	b->records_produced += probe_stats_records();
+	books_kernel(b);
+}
 
 /* One stats record from the workers' snapshots (final: straight from the engines). */
 static void svc_stats(uint64_t ts, bool final)
@@ -291,11 +356,18 @@ static void svc_stats(uint64_t ts, bool final)
 			q[i].kernel_dropped = ls.kernel_dropped;
 		}
 	}
+	struct probe_books b;
 	struct probe_stats_in in = { .ts_ns = ts, .eng = &tot, .q = q,
 				     .nq = svc.nq < 128 ? svc.nq : 128, .workers = svc.nw,
-				     .records_dropped = dropped, .final = final };
-	probe_stats_emit(svc.o, &in, on_record, &mainw);
+				     .records_dropped = dropped, .final = final, .books = &b };
+	if (probe_stats_wanted(svc.o)) {
+		pthread_mutex_lock(&svc.sh->lock); /* the books read the sinks */
+		svc_books(&b, final);
+		probe_stats_emit(svc.o, &in, on_record, &mainw);
+		pthread_mutex_unlock(&svc.sh->lock);
+	}
 	out_flush(&mainw);
+	svc.lost += mainw.lost;
 	free(mainw.out);
 }
 
@@ -380,6 +452,7 @@ static void *worker_poll(void *arg)
 		unsigned k = take(w->sh, (unsigned)n);
 		if (k)
 			gcp_engine_feed_burst(w->eng, pkts, k);
+		w->count_dropped += (unsigned)n - k;
 		w->pkts += k;
 		if (cap->ops->release)
 			cap->ops->release(cap); /* frames back to the fill ring / mempool */
@@ -597,6 +670,7 @@ static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, s
 			continue;
 		}
 		unsigned k = take(sh, (unsigned)n);
+		sh->count_dropped += (unsigned)n - k;
 		for (unsigned i = 0; i < k; i++)
 			ring_push(&wk[sym_hash(&pkts[i]) % nw], &pkts[i]);
 		if (cap->ops->release)
@@ -789,6 +863,14 @@ int probe_run_workers(const struct probe_opts *o)
 		}
 		probe_print_stats(&tot);
 		print_capture_stats(backend, lb, caps, nq, wk, nw);
+	}
+	/* Sinks closed (what is still queued counts dropped_error), then the books. */
+	if (gcp_sinkset_finish(&sh.set))
+		status = 1;
+	if (o->stats) {
+		struct probe_books b;
+		svc_books(&b, true);
+		probe_books_print(&b, stderr);
 	}
 	if (cap_rc < 0) {
 		probe_msg("error", "%s", gcp_capture_error(caps[0]));

@@ -192,6 +192,13 @@ static void kafka_flush(struct gcp_sink *s)
 	rd_kafka_poll(k->rk, 0);
 }
 
+static void kafka_stats(struct gcp_sink *s)
+{
+	struct kafka *k = s->priv;
+
+	s->st.queued = k->produced - k->reported; /* awaiting a delivery report */
+}
+
 static int kafka_close(struct gcp_sink *s)
 {
 	struct kafka *k = s->priv;
@@ -217,4 +224,5 @@ const struct gcp_sink_ops gcp_sink_kafka = {
 	.write = kafka_write,
 	.flush = kafka_flush,
 	.close = kafka_close,
+	.stats = kafka_stats,
 };

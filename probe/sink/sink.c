@@ -174,10 +174,13 @@ int gcp_sinkset_failed(const struct gcp_sinkset *set, const char **name)
 	return 0;
 }
 
-int gcp_sinkset_close(struct gcp_sinkset *set, FILE *stats)
+int gcp_sinkset_finish(struct gcp_sinkset *set)
 {
 	int rc = 0;
 
+	if (set->finished)
+		return 0;
+	set->finished = true;
 	for (unsigned i = 0; i < set->n; i++) {
 		struct gcp_sink *s = &set->v[i];
 		if (s->ops->close(s) || s->err) {
@@ -185,13 +188,40 @@ int gcp_sinkset_close(struct gcp_sinkset *set, FILE *stats)
 				strerror(s->err ? s->err : EIO));
 			rc = -1;
 		}
+		s->st.queued = 0; /* close counted what was left as dropped_error */
 	}
+	return rc;
+}
+
+int gcp_sinkset_close(struct gcp_sinkset *set, FILE *stats)
+{
+	int rc = set->finished ? 0 : gcp_sinkset_finish(set);
+
 	if (stats)
 		gcp_sinkset_print_stats(set, stats);
 	free(set->v);
 	set->v = NULL;
 	set->n = 0;
 	return rc;
+}
+
+static void refresh(struct gcp_sink *s)
+{
+	if (s->ops->stats && s->priv)
+		s->ops->stats(s); /* still open */
+}
+
+bool gcp_sinkset_balanced(struct gcp_sinkset *set)
+{
+	bool ok = true;
+
+	for (unsigned i = 0; i < set->n; i++) {
+		struct gcp_sink *s = &set->v[i];
+		refresh(s);
+		ok &= s->st.written + s->st.dropped_full + s->st.dropped_error + s->st.queued ==
+		      set->produced;
+	}
+	return ok;
 }
 
 /* A JSON string: the spec as given, escaped. */
@@ -215,17 +245,16 @@ void gcp_sinkset_print_stats(struct gcp_sinkset *set, FILE *f)
 	fprintf(f, "{\"sinks\":[");
 	for (unsigned i = 0; i < set->n; i++) {
 		struct gcp_sink *s = &set->v[i];
-		if (s->ops->stats && s->priv)
-			s->ops->stats(s); /* still open: refresh */
+		refresh(s);
 		fprintf(f, "%s{\"sink\":", i ? "," : "");
 		put_str(f, s->spec);
 		fprintf(f, ",\"kind\":\"%s\",\"produced\":%llu,\"written\":%llu,"
 			"\"dropped_full\":%llu,\"dropped_error\":%llu,\"bytes\":%llu,"
-			"\"queued_max\":%llu}",
+			"\"queued\":%llu,\"queued_max\":%llu}",
 			s->ops->name, (unsigned long long)set->produced,
 			(unsigned long long)s->st.written, (unsigned long long)s->st.dropped_full,
 			(unsigned long long)s->st.dropped_error, (unsigned long long)s->st.bytes,
-			(unsigned long long)s->st.queued_max);
+			(unsigned long long)s->st.queued, (unsigned long long)s->st.queued_max);
 	}
 	fprintf(f, "]}\n");
 }

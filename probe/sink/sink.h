@@ -22,6 +22,7 @@ struct gcp_sink_stats {
 	uint64_t dropped_error;
 	uint64_t bytes;        /* bytes of written records */
 	uint64_t queued_max;   /* high-water mark of queued bytes (bounded sinks) */
+	uint64_t queued;       /* records held, not yet written or dropped (refreshed by stats) */
 };
 
 /* One record as a sink sees it; json is set when a sink asked for JSON. */
@@ -64,6 +65,7 @@ struct gcp_sinkset {
 	struct gcp_sink *v;
 	unsigned n;
 	bool want_json;        /* some sink takes JSON: render it */
+	bool finished;         /* gcp_sinkset_finish ran: counters final */
 	uint64_t produced;
 };
 
@@ -75,9 +77,16 @@ void gcp_sinkset_flush(struct gcp_sinkset *set);
 void gcp_sinkset_reopen(struct gcp_sinkset *set);
 /* First fatal errno of a sink that ends the run (file output), else 0. */
 int gcp_sinkset_failed(const struct gcp_sinkset *set, const char **name);
-/* Closes all (final counters to stats when not NULL, see below) and
- * frees; returns -1 (after one error line each on stderr) on failure. */
+/* Closes every sink (what is still queued becomes dropped_error); the
+ * counters stay readable until gcp_sinkset_close. -1 on failure, after
+ * one error line each on stderr. */
+int gcp_sinkset_finish(struct gcp_sinkset *set);
+/* Finishes (if not yet), prints the final counters to stats when not
+ * NULL (see below) and frees; returns -1 on failure. */
 int gcp_sinkset_close(struct gcp_sinkset *set, FILE *stats);
+/* Refreshes every sink's counters; true when each one's books balance:
+ * written + dropped_full + dropped_error + queued == produced. */
+bool gcp_sinkset_balanced(struct gcp_sinkset *set);
 /* {"sinks":[{"sink":SPEC,"written":..,...}]} on one line. */
 void gcp_sinkset_print_stats(struct gcp_sinkset *set, FILE *f);
 
@@ -88,6 +97,16 @@ int gcp_sink_render_json(const uint8_t *mp, size_t len, char **buf, size_t *cap)
 bool gcp_sink_param(const char *query, const char *key, char *val, size_t vlen);
 bool gcp_sink_param_u64(const char *query, const char *key, uint64_t *v, char *err,
 			size_t errlen);
+
+/* What a MessagePack stream holds: whole records (top-level maps), then
+ * at most a torn tail (a record cut short), or corrupt bytes at bad_at. */
+struct gcp_mp_scan {
+	uint64_t records;
+	size_t whole;          /* bytes of whole records from the start */
+	size_t tail;           /* bytes after them: a torn record (bad == false) */
+	bool bad;              /* not a torn tail: undecodable or not a map */
+};
+void gcp_mp_scan(const uint8_t *p, size_t n, struct gcp_mp_scan *out);
 
 extern const struct gcp_sink_ops gcp_sink_file;
 extern const struct gcp_sink_ops gcp_sink_rotate;

@@ -284,6 +284,13 @@ static void stream_reopen(struct gcp_sink *s)
 	pump(s);
 }
 
+static void stream_stats(struct gcp_sink *s)
+{
+	struct stream *st = s->priv;
+
+	s->st.queued = st->ehead - st->etail;
+}
+
 /* Send for up to close_ms; what is still queued then counts as dropped_error. */
 static int stream_close(struct gcp_sink *s)
 {
@@ -316,6 +323,7 @@ const struct gcp_sink_ops gcp_sink_tcp = {
 	.flush = stream_flush,
 	.reopen = stream_reopen,
 	.close = stream_close,
+	.stats = stream_stats,
 };
 
 const struct gcp_sink_ops gcp_sink_unix = {
@@ -325,4 +333,5 @@ const struct gcp_sink_ops gcp_sink_unix = {
 	.flush = stream_flush,
 	.reopen = stream_reopen,
 	.close = stream_close,
+	.stats = stream_stats,
 };
