@@ -22,6 +22,11 @@ struct gcp_expect_table *gcp_expect_table_new(void)
 	return t;
 }
 
+uint64_t gcp_expect_table_mem(void)
+{
+	return sizeof(struct gcp_expect_table);
+}
+
 void gcp_expect_table_free(struct gcp_expect_table *t)
 {
 	free(t);
