@@ -6,8 +6,9 @@
 #    + the engine's mem_budget (from --stats);
 #  - raise the counter that the attack targets;
 #  - spend at most 2x the CPU per packet of normal traffic (gcp_gen
-#    enterprise profile, same run; user+sys, best of GCP_ATTACK_RUNS,
-#    less the empty capture's start-up time);
+#    enterprise profile; user+sys, best of GCP_ATTACK_RUNS runs that
+#    alternate with runs of the normal capture, less the empty
+#    capture's start-up time);
 #  - still write the record of every legitimate HTTP transaction and DNS
 #    query interleaved through the attack.
 # Prints one table row per attack. Sizes (env): GCP_ATTACK_PKTS (100000
@@ -49,24 +50,35 @@ bad() { echo "FAIL: $*"; fail=1; }
 # stat NAME FILE: a counter from the --stats line.
 stat() { grep -o "\"$1\":[0-9]*" "$2" | head -1 | cut -d: -f2; }
 
-# run NAME PCAP: sets MS (best user+sys over RUNS runs, ms) and RSS
-# (highest max RSS, KiB); records and stats of the last run stay in
-# $W/NAME.json and $W/NAME.stats. A failed run ends the test.
+# once NAME PCAP: one run; sets T (user+sys, ms) and M (max RSS, KiB).
+# Records and stats stay in $W/NAME.json and $W/NAME.stats. A failed run
+# ends the test.
+once() {
+	local name=$1 pcap=$2 u s
+	if ! /usr/bin/time -f "TIME %U %S %M" -o "$W/$name.time" \
+		"$PROBE" --config "$W/limits.conf" --read "$pcap" --max-flows $MAX_FLOWS \
+		--stats >"$W/$name.json" 2>"$W/$name.stats"; then
+		echo "FAIL: $name: gcprobe exited non-zero: $(head -c 300 "$W/$name.stats")"
+		exit 1
+	fi
+	read -r _ u s M < <(grep '^TIME' "$W/$name.time")
+	T=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%d", (u + s) * 1000 + 0.5 }')
+}
+
+# run NAME PCAP [REF REFPCAP]: RUNS runs; sets MS (best T) and RSS (highest
+# M). With a reference, its runs alternate with NAME's (REF_MS: its best),
+# so that load from elsewhere on the machine hits both alike.
 run() {
-	local name=$1 pcap=$2 i u s m ms
-	MS=999999999
-	RSS=0
+	local i
+	MS=999999999 RSS=0 REF_MS=999999999
 	for ((i = 0; i < RUNS; i++)); do
-		if ! /usr/bin/time -f "TIME %U %S %M" -o "$W/$name.time" \
-			"$PROBE" --config "$W/limits.conf" --read "$pcap" --max-flows $MAX_FLOWS \
-			--stats >"$W/$name.json" 2>"$W/$name.stats"; then
-			echo "FAIL: $name: gcprobe exited non-zero: $(head -c 300 "$W/$name.stats")"
-			exit 1
+		if [ $# -gt 2 ]; then
+			once "$3" "$4"
+			((T < REF_MS)) && REF_MS=$T
 		fi
-		read -r _ u s m < <(grep '^TIME' "$W/$name.time")
-		ms=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%d", (u + s) * 1000 + 0.5 }')
-		((ms < MS)) && MS=$ms
-		((m > RSS)) && RSS=$m
+		once "$1" "$2"
+		((T < MS)) && MS=$T
+		((M > RSS)) && RSS=$M
 	done
 	return 0
 }
@@ -102,13 +114,14 @@ declare -A COUNTER=(
 	[ooo]=reasm_limit_hits [httphuge]=dissector_errors [dnsloop]=dissector_errors
 	[tinyflows]=flows_evicted)
 
-printf '%-10s %8s %10s %10s %-17s %10s %8s %6s %12s\n' attack pkts "maxRSS KiB" "limit KiB" \
-	counter value "ns/pkt" ratio "legit found"
-printf '%-10s %8s %10s %10s %-17s %10s %8s %6s %12s\n' normal "$norm_pkts" "$norm_rss" \
-	"$limit_kb" - - "$norm_ns" 1.00 -
+FMT='%-10s %8s %10s %10s %-17s %10s %8s %8s %6s %8s\n'
+printf "$FMT" attack pkts "maxRSS KiB" "limit KiB" counter value "ns/pkt" "normal" ratio legit
+printf "$FMT" normal "$norm_pkts" "$norm_rss" "$limit_kb" - - "$norm_ns" "$norm_ns" 1.00 -
 for a in $ATTACKS; do
-	run "$a" "$W/$a.pcap"
+	run "$a" "$W/$a.pcap" normal "$W/normal.pcap"
 	ms=$((MS > base_ms ? MS - base_ms : 0))
+	norm_ms=$((REF_MS > base_ms ? REF_MS - base_ms : 1))
+	norm_ns=$((norm_ms * 1000000 / norm_pkts))
 	rss=$RSS
 	st="$W/$a.stats"
 	pkts=$(stat pkts "$st")
@@ -121,8 +134,8 @@ for a in $ATTACKS; do
 	dns=$(grep '"type":"dns"' "$W/$a.json" | grep -o '"qname":"legit-[0-9]*[13579]\.example"' |
 		sort -u | wc -l)
 	found=$((http + dns))
-	printf '%-10s %8s %10s %10s %-17s %10s %8s %6s %12s\n' "$a" "$pkts" "$rss" "$limit_kb" \
-		"$c" "$cv" "$ns" "$ratio" "$found/$LEGIT"
+	printf "$FMT" "$a" "$pkts" "$rss" "$limit_kb" "$c" "$cv" "$ns" "$norm_ns" "$ratio" \
+		"$found/$LEGIT"
 	((rss <= limit_kb)) || bad "$a: max RSS $rss KiB > empty-capture RSS $base_rss + budget $((budget / 1024)) KiB"
 	((cv > 0)) || bad "$a: $c did not rise"
 	awk -v r="$ratio" 'BEGIN { exit !(r <= 2.0) }' || bad "$a: $ns ns/pkt is $ratio x normal ($norm_ns)"
