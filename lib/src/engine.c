@@ -78,13 +78,15 @@ static int take_opts(struct gcp_engine *e, const struct gcp_engine_opts *in)
 	return GCP_OK;
 }
 
-/* A random hash key unless the caller fixed one (0 is never a key). */
+/* A random hash key unless the caller fixed one (0 is never a key).
+ * Non-blocking: a probe started early in boot must not wait for the
+ * entropy pool; the fallback still differs per engine and run. */
 static uint64_t hash_seed(uint64_t asked)
 {
 	uint64_t s = asked;
 
 	while (!s) {
-		if (getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
 			s = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32) ^ (uintptr_t)&s;
 	}
 	return s;

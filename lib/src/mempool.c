@@ -75,6 +75,8 @@ void *gcp_pool_alloc(struct gcp_pool *p, size_t size)
 	if (b) {
 		p->free[c] = b->next;
 	} else {
+		/* Only at the cap with this class empty: free() then runs on
+		 * the packet path, as malloc() does during warm-up. */
 		if (p->limit && !make_room(p, csize)) {
 			p->fails++;
 			return NULL;
