@@ -580,13 +580,14 @@ static void attack_step(struct gen *g)
 
 /* ---- main ---------------------------------------------------------- */
 
-static int usage(void)
+static int usage(const char *why, const char *arg)
 {
+	fprintf(stderr, "gcp_attack: error: %s%s%s\n", why, arg ? ": " : "", arg ? arg : "");
 	fprintf(stderr,
 		"usage: gcp_attack --attack NAME --out FILE [--packets N] [--legit N] [--seed N]\n"
 		"  NAME: synflood fragflood overlap ooo httphuge dnsloop tinyflows none\n"
 		"  --packets: attack packets (default 100000); --legit: legitimate\n"
-		"  sessions interleaved (default 600: half HTTP, half DNS)\n");
+		"  sessions interleaved (default 600: half HTTP, half DNS; at most 60000)\n");
 	return 2;
 }
 
@@ -615,23 +616,33 @@ static int parse_args(struct gen *g, int argc, char **argv, const char **path)
 			for (g->kind = 0; g->kind < A_COUNT; g->kind++)
 				if (!strcmp(optarg, attack_names[g->kind]))
 					break;
-			if (g->kind == A_COUNT) {
-				fprintf(stderr, "gcp_attack: error: unknown attack '%s'\n", optarg);
-				return -1;
-			}
+			if (g->kind == A_COUNT)
+				return usage("unknown attack", optarg);
 			break;
 		case 'o': *path = optarg; break;
-		case 'n': if (!parse_u64(optarg, &g->attack_pkts)) return -1; break;
+		case 'n':
+			if (!parse_u64(optarg, &g->attack_pkts))
+				return usage("--packets is not a number", optarg);
+			break;
 		case 'l':
 			if (!parse_u64(optarg, &v) || v > 60000)
-				return -1;
+				return usage("--legit is not 0..60000", optarg);
 			g->nlegit = (unsigned)v;
 			break;
-		case 's': if (!parse_u64(optarg, &g->rng)) return -1; break;
-		default: return -1;
+		case 's':
+			if (!parse_u64(optarg, &g->rng))
+				return usage("--seed is not a number", optarg);
+			break;
+		default: return usage("bad option", NULL);
 		}
 	}
-	return *path && g->kind < A_COUNT ? 0 : -1;
+	if (optind < argc)
+		return usage("unexpected argument", argv[optind]);
+	if (g->kind == A_COUNT)
+		return usage("--attack is required", NULL);
+	if (!*path)
+		return usage("--out is required", NULL);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -643,7 +654,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 
 	if (parse_args(&g, argc, argv, &path) != 0)
-		return usage();
+		return 2;
 	g.out = fopen(path, "wb");
 	if (!g.out) {
 		fprintf(stderr, "gcp_attack: error: cannot write %s\n", path);
