@@ -69,6 +69,8 @@ static const struct key keys[] = {
 	{ "limits", "reasm_total_bytes", K_U64, NULL, ENG(reasm_total_bytes) },
 	{ "limits", "stream_pending_bytes", K_U32, NULL, ENG(stream_pending_bytes) },
 	{ "limits", "hs_streams", K_U32, NULL, ENG(hs_streams) },
+	{ "limits", "app_mem_bytes", K_U64, NULL, ENG(app_mem_bytes) },
+	{ "limits", "hash_seed", K_U64, NULL, ENG(hash_seed) },
 	{ "output", "format", K_OPT, "format", 0 },
 	{ "output", "output", K_OPT, "output", 0 },
 	{ "output", "types", K_OPT, "types", 0 },

@@ -12,7 +12,7 @@ PKGS=(build-essential cmake pkg-config clang llvm libmsgpack-dev libcriterion-de
       libxdp-dev libbpf-dev bpftool dpdk-dev libdpdk-dev librdkafka-dev
       tcpdump tcpreplay iproute2 curl lftp swaks openssl vsftpd
       dovecot-imapd dovecot-pop3d opensmtpd gnuplot-nox libndpi-bin jq
-      nginx dnsmasq-base bind9-dnsutils ethtool)
+      nginx dnsmasq-base bind9-dnsutils ethtool time)
 
 install_deps() {
 	local missing=()

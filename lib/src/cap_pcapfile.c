@@ -46,6 +46,7 @@ struct pf {
 	const uint8_t *map;
 	size_t size;
 	size_t pos;
+	size_t released;   /* pages before this offset were given back */
 	char *path;
 	bool pcapng;
 	bool be;           /* file (pcap) or current section (pcapng) is big-endian */
@@ -527,11 +528,30 @@ static int pf_open(struct gcp_capture *cap, const char *path)
 	return rc;
 }
 
+/* Give back the mapping in steps of this many bytes (a multiple of any page size). */
+#define PF_RELEASE_STEP (4u << 20)
+
+/*
+ * The previous burst's views end with this call, and a replay never
+ * reads behind it: drop those pages from the process (they stay in the
+ * page cache) so that a capture's size does not add to resident memory.
+ */
+static void pf_release_behind(struct pf *f)
+{
+	size_t upto = f->pos & ~((size_t)PF_RELEASE_STEP - 1);
+
+	if (upto <= f->released)
+		return;
+	(void)madvise((uint8_t *)f->map + f->released, upto - f->released, MADV_DONTNEED);
+	f->released = upto;
+}
+
 static int pf_rx_burst(struct gcp_capture *cap, struct gcp_packet *pkts, unsigned n)
 {
 	struct pf *f = cap->priv;
 	unsigned got = 0;
 
+	pf_release_behind(f);
 	if (f->status)
 		return f->status;
 	while (got < n && !f->eof) {

@@ -113,6 +113,8 @@ void gcp_decoder_expire(struct gcp_decoder *d, uint64_t now_ns);
 /* ---- ipfrag.c ------------------------------------------------------- */
 
 struct gcp_frag_table *gcp_frag_create(uint32_t max_datagrams, uint32_t timeout_s);
+/* Heap bytes a table for max_datagrams takes (its whole life: preallocated). */
+uint64_t gcp_frag_mem(uint32_t max_datagrams);
 void gcp_frag_destroy(struct gcp_frag_table *t);
 
 /*

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,6 +66,7 @@ static int take_opts(struct gcp_engine *e, const struct gcp_engine_opts *in)
 	DEFAULT(dns_timeout_s, 10);
 	DEFAULT(hs_ident, 1);
 	DEFAULT(hs_streams, 4096);
+	DEFAULT(app_mem_bytes, 256ull * 1024 * 1024);
 	if (o->hs_ident != 1 && o->hs_ident != -1)
 		return GCP_ERR_INVAL;
 	if (o->hs_streams > (1u << 24))
@@ -74,6 +76,47 @@ static int take_opts(struct gcp_engine *e, const struct gcp_engine_opts *in)
 	    o->body_cap > (1u << GCP_POOL_MAX_SHIFT))
 		return GCP_ERR_INVAL;
 	return GCP_OK;
+}
+
+/* A random hash key unless the caller fixed one (0 is never a key).
+ * Non-blocking: a probe started early in boot must not wait for the
+ * entropy pool; the fallback still differs per engine and run. */
+static uint64_t hash_seed(uint64_t asked)
+{
+	uint64_t s = asked;
+
+	while (!s) {
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s))
+			s = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32) ^ (uintptr_t)&s;
+	}
+	return s;
+}
+
+/* Pool bytes plus malloc's per-block header at its worst (64 B blocks). */
+static uint64_t pool_heap(uint64_t limit)
+{
+	return limit / GCP_POOL_OVERHEAD_DEN * GCP_POOL_OVERHEAD_NUM;
+}
+
+/* Worst-case heap of an engine with resolved options (see gcprobe.h). */
+static uint64_t mem_budget(const struct gcp_engine_opts *o)
+{
+	return sizeof(struct gcp_engine) + gcp_frag_mem(o->max_frag_datagrams) +
+	       gcp_flow_table_mem(o->max_flows, o->conn_window_s) +
+	       (o->hs_ident == 1 ? gcp_hsid_mem(o->hs_streams) : 0) +
+	       pool_heap(o->reasm_total_bytes) + pool_heap(o->app_mem_bytes) +
+	       GCP_RB_MAX_BYTES + gcp_expect_table_mem();
+}
+
+uint64_t gcp_engine_mem_budget(const struct gcp_engine_opts *opts)
+{
+	struct gcp_engine *e = calloc(1, sizeof(*e));
+	uint64_t n = 0;
+
+	if (e && take_opts(e, opts) == GCP_OK)
+		n = mem_budget(&e->opts);
+	free(e);
+	return n;
 }
 
 int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **out)
@@ -104,16 +147,21 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	e->ft_ok = true;
 	/* Distinct salts per worker keep flow ids unique across engines. */
 	e->ft.id_salt = FLOW_ID_SALT ^ ((uint64_t)e->opts.worker_id * 0xd6e8feb86659fd93ull);
+	e->opts.hash_seed = hash_seed(e->opts.hash_seed);
+	gcp_flow_table_seed(&e->ft, e->opts.hash_seed);
 	if (gcp_rb_init(&e->rb) != 0)
 		goto fail;
 	e->rb_ok = true;
-	gcp_pool_init(&e->pool, 0);
-	gcp_reasm_init(&e->reasm, &e->pool, e->opts.reasm_flow_bytes, e->opts.reasm_total_bytes);
+	gcp_pool_init(&e->pool, e->opts.app_mem_bytes);
+	gcp_pool_init(&e->reasm_pool, e->opts.reasm_total_bytes);
+	gcp_reasm_init(&e->reasm, &e->reasm_pool, e->opts.reasm_flow_bytes,
+		       e->opts.reasm_total_bytes);
 	gcp_rules_run_init(&e->rules);
 	/* Without Hyperscan (no SSSE3, no memory) the port/probe path remains. */
 	if (e->opts.hs_ident == 1)
 		(void)gcp_hsid_init(&e->hsid, e->opts.hs_streams);
 	e->sub_mask = 0;
+	e->mem_budget = mem_budget(&e->opts);
 	*out = e;
 	return GCP_OK;
 fail:
@@ -140,6 +188,7 @@ void gcp_engine_destroy(struct gcp_engine *e)
 	if (e->rb_ok)
 		gcp_rb_fini(&e->rb);
 	gcp_pool_fini(&e->pool);
+	gcp_pool_fini(&e->reasm_pool);
 	free(e);
 }
 
@@ -316,6 +365,9 @@ int gcp_engine_stats(const struct gcp_engine *e, struct gcp_stats *out)
 	st.rules_tagged = e->rules.st_tagged;
 	st.rules_hits_dropped = e->rules.st_dropped;
 	st.rules_swaps = e->rules.st_swaps;
+	st.frags_overlap = e->dec.st.frags_overlap;
+	st.mem_limit_hits = e->pool.fails + e->reasm_pool.fails + e->rb.st_oversize;
+	st.mem_budget = e->mem_budget;
 	size_t n = out->sz < sizeof(st) ? out->sz : sizeof(st);
 
 	memcpy(out, &st, n);

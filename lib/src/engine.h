@@ -37,7 +37,8 @@ struct gcp_engine {
 	char tenant[128];
 	struct gcp_decoder dec;
 	struct gcp_flow_table ft;
-	struct gcp_pool pool;
+	struct gcp_pool pool;         /* application memory (app_mem_bytes) */
+	struct gcp_pool reasm_pool;   /* out-of-order segments (reasm_total_bytes) */
 	struct gcp_reasm reasm;
 	struct gcp_rb rb;
 	struct gcp_dissect_ctx ctx;   /* reused for every dissector call */
@@ -54,6 +55,7 @@ struct gcp_engine {
 	uint64_t records_by_type[8];
 	uint64_t pending_limit_hits;
 	uint64_t dissector_errors;
+	uint64_t mem_budget;          /* gcp_engine_mem_budget() of opts */
 	struct gcp_expect_table *exp; /* expect.c: created on first use */
 	struct gcp_hsid hsid;         /* protocol identification (db NULL: off) */
 	struct gcp_rules_run rules;   /* content rules */

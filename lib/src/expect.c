@@ -22,6 +22,16 @@ struct gcp_expect_table *gcp_expect_table_new(void)
 	return t;
 }
 
+/* OpenSSL's MD5 context of an ftp-data flow (EVP_MD_CTX_new, outside
+ * the pools), rounded up; each such flow holds an entry, so at most
+ * GCP_EXPECT_MAX exist at once. */
+#define EXPECT_FLOW_EXTRA 1024u
+
+uint64_t gcp_expect_table_mem(void)
+{
+	return sizeof(struct gcp_expect_table) + (uint64_t)GCP_EXPECT_MAX * EXPECT_FLOW_EXTRA;
+}
+
 void gcp_expect_table_free(struct gcp_expect_table *t)
 {
 	free(t);

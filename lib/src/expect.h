@@ -47,6 +47,9 @@ struct gcp_engine;
 struct gcp_flow;
 
 struct gcp_expect_table *gcp_expect_table_new(void);
+/* Heap bytes of one table (fixed size, made on first use) and of what
+ * the flows holding its entries allocate outside the pools. */
+uint64_t gcp_expect_table_mem(void);
 void gcp_expect_table_free(struct gcp_expect_table *t);
 
 /* Announce a connection; replaces a pending entry with the same key.

@@ -102,12 +102,19 @@ static uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
 }
 
 /* The key is already canonical (a <= b), so hashing its bytes is
- * symmetric. The seed is fixed: the index layout never reaches output. */
-uint32_t gcp_flow_hash(const struct gcp_flow_key *k)
+ * symmetric. The seed is the table's key: random per engine unless a
+ * test fixes it, so nobody can craft keys that collide (hash flooding
+ * would turn the linear-probing index into long scans). */
+uint32_t gcp_flow_hash(const struct gcp_flow_table *t, const struct gcp_flow_key *k)
 {
-	uint64_t h = hash_bytes(k, sizeof(*k), FLOW_HASH_SEED);
+	uint64_t h = hash_bytes(k, sizeof(*k), t->hash_seed);
 
 	return (uint32_t)(h ^ (h >> 32));
+}
+
+void gcp_flow_table_seed(struct gcp_flow_table *t, uint64_t seed)
+{
+	t->hash_seed = seed;
 }
 
 /* ---- key and orientation ------------------------------------------------ */
@@ -443,7 +450,8 @@ static bool cw_live(const struct gcp_conn_window *w, const struct cw_entry *e, u
 static struct cw_entry *cw_get(struct gcp_flow_table *t, const struct cw_key *k, uint64_t nb)
 {
 	struct gcp_conn_window *w = t->cw;
-	uint32_t set = (uint32_t)hash_bytes(k, sizeof(*k), CW_HASH_SEED) & (w->nsets - 1);
+	uint32_t set = (uint32_t)hash_bytes(k, sizeof(*k), t->hash_seed ^ CW_HASH_SEED) &
+		       (w->nsets - 1);
 	struct cw_entry *e = &w->ent[(size_t)set * CW_WAYS], *victim = NULL;
 
 	for (uint32_t i = 0; i < CW_WAYS; i++) {
@@ -519,6 +527,25 @@ static uint32_t cw_count(struct gcp_flow_table *t, const struct gcp_flow *f)
 
 /* ---- init / fini -------------------------------------------------------- */
 
+uint64_t gcp_flow_table_mem(uint32_t capacity, uint32_t conn_window_s)
+{
+	uint64_t n = (uint64_t)capacity * sizeof(struct gcp_flow) +
+		     (uint64_t)pow2_ceil(capacity * 2) * sizeof(uint32_t) +
+		     (uint64_t)WHEEL_SIZE * sizeof(uint32_t);
+
+	if (conn_window_s) {
+		uint64_t entries = pow2_ceil(capacity / 2);
+		uint32_t width = (conn_window_s + CW_MAX_BUCKETS - 1) / CW_MAX_BUCKETS;
+		uint32_t nbuckets = (conn_window_s + width - 1) / width;
+
+		if (entries < CW_MIN_ENTRIES)
+			entries = CW_MIN_ENTRIES;
+		n += sizeof(struct gcp_conn_window) + entries * sizeof(struct cw_entry) +
+		     entries * nbuckets * sizeof(uint16_t);
+	}
+	return n;
+}
+
 int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t conn_window_s)
 {
 	int rc = GCP_ERR_NOMEM;
@@ -530,6 +557,7 @@ int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t co
 	t->nslots = pow2_ceil(capacity * 2);
 	t->wheel_size = WHEEL_SIZE;
 	t->id_salt = ID_SALT_DEFAULT;
+	t->hash_seed = FLOW_HASH_SEED;
 	t->next_id = 1;
 	t->conn_window_s = conn_window_s;
 	/* The probe's largest allocation, used at random: touched now. */
@@ -652,7 +680,7 @@ struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt 
 {
 	struct gcp_flow_key k;
 	bool src_is_a = build_key(p, &k);
-	uint32_t h = gcp_flow_hash(&k);
+	uint32_t h = gcp_flow_hash(t, &k);
 	uint32_t ref = idx_find(t, &k, h);
 	struct gcp_flow *f;
 

@@ -119,6 +119,7 @@ struct gcp_flow_table {
 	uint32_t free_head;       /* free list through wheel_next */
 	uint64_t next_id;
 	uint64_t id_salt;         /* mixes flow ids so they are not guessable counters */
+	uint64_t hash_seed;       /* index hash key (gcp_flow_table_seed) */
 	/* Timer wheel: 1 s slots. */
 	uint32_t *wheel;          /* slot -> first flow index + 1 */
 	uint32_t wheel_size;
@@ -132,6 +133,8 @@ struct gcp_flow_table {
 };
 
 int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t conn_window_s);
+/* Heap bytes gcp_flow_table_init() takes (all of it up front). */
+uint64_t gcp_flow_table_mem(uint32_t capacity, uint32_t conn_window_s);
 void gcp_flow_table_fini(struct gcp_flow_table *t);
 
 /* Called for every flow that ends (timeout, eviction, flush, port
@@ -165,7 +168,9 @@ void gcp_flow_flush(struct gcp_flow_table *t, gcp_flow_end_fn end_fn, void *ctx)
 /* Zeek conn_state of a TCP flow: "S0", "SF", "REJ", ... */
 const char *gcp_tcp_conn_state(const struct gcp_flow *f);
 
-/* Symmetric 32-bit hash of a key (same for both directions). */
-uint32_t gcp_flow_hash(const struct gcp_flow_key *k);
+/* Symmetric 32-bit hash of a key (same for both directions) under t's seed. */
+uint32_t gcp_flow_hash(const struct gcp_flow_table *t, const struct gcp_flow_key *k);
+/* Key the index hash (call before the first lookup; init sets a fixed one). */
+void gcp_flow_table_seed(struct gcp_flow_table *t, uint64_t seed);
 
 #endif /* GCP_FLOW_H */

@@ -114,6 +114,27 @@ static struct gcp_hsdb *hsdb_get(void)
 	return db_shared.db ? &db_shared : NULL;
 }
 
+/* Malloc's header on each Hyperscan allocation. */
+#define HS_MALLOC_HDR 16u
+
+uint64_t gcp_hsid_mem(uint32_t nstreams)
+{
+	struct gcp_hsdb *db = hsdb_get();
+	hs_scratch_t *scratch = NULL;
+	size_t stream_sz = 0, scratch_sz = 0;
+
+	if (!db)
+		return 0;
+	if (hs_stream_size(db->db, &stream_sz) != HS_SUCCESS ||
+	    hs_alloc_scratch(db->db, &scratch) != HS_SUCCESS ||
+	    hs_scratch_size(scratch, &scratch_sz) != HS_SUCCESS)
+		stream_sz = scratch_sz = 0;
+	hs_free_scratch(scratch);
+	return scratch_sz + HS_MALLOC_HDR +
+	       (uint64_t)nstreams * (stream_sz + HS_MALLOC_HDR + sizeof(hs_stream_t *) +
+				     sizeof(uint32_t));
+}
+
 int gcp_hsid_init(struct gcp_hsid *h, uint32_t nstreams)
 {
 	*h = (struct gcp_hsid){ 0 };

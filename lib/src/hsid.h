@@ -48,6 +48,8 @@ struct gcp_hsid_dir {
 
 /* Take the shared database (compiled on first use); up to nstreams streams. */
 int gcp_hsid_init(struct gcp_hsid *h, uint32_t nstreams);
+/* Most heap bytes an identifier with nstreams streams takes (0: Hyperscan off). */
+uint64_t gcp_hsid_mem(uint32_t nstreams);
 void gcp_hsid_fini(struct gcp_hsid *h);
 
 /*

@@ -105,6 +105,17 @@ static uint32_t pow2_at_least(uint32_t n)
 	return p;
 }
 
+/* Heap bytes gcp_frag_create() takes for max_datagrams (0: default). */
+uint64_t gcp_frag_mem(uint32_t max_datagrams)
+{
+	uint64_t n = max_datagrams ? max_datagrams : FRAG_DEFAULT_DGRAMS;
+	uint64_t nblk = n * 2 < FRAG_NBLK ? FRAG_NBLK : n * 2;
+
+	return sizeof(struct gcp_frag_table) + n * sizeof(struct frag_slot) +
+	       pow2_at_least((uint32_t)(n * 2)) * sizeof(uint32_t) +
+	       nblk * (sizeof(struct frag_block) + sizeof(uint32_t));
+}
+
 struct gcp_frag_table *gcp_frag_create(uint32_t max_datagrams, uint32_t timeout_s)
 {
 	struct gcp_frag_table *t;

@@ -96,11 +96,28 @@ static void json_escape_ctl(struct jw *w, uint8_t c)
  * always valid, unless strict: then stop and return false at the first
  * invalid sequence (a bin falls back to base64).
  */
+/* Leading bytes that go out as they are: printable ASCII but '"' and '\\'. */
+static size_t plain_run(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
 static bool json_str_body(struct jw *w, const char *str, size_t n, bool strict)
 {
 	const uint8_t *s = (const uint8_t *)str;
 
 	for (size_t i = 0; i < n && !w->full;) {
+		size_t run = plain_run(s + i, n - i);
+		if (run) {
+			/* One copy per run: byte-wise puts were most of a record's cost. */
+			jw_put(w, s + i, run);
+			i += run;
+			continue;
+		}
 		size_t bad, k = utf8_seq(s + i, n - i, &bad);
 		if (!k) {
 			if (strict)
@@ -185,6 +202,31 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 }
 
 /* RFC 3339 UTC with microseconds (truncated, never rounded up a second). */
+
+/* v as exactly width decimal digits (leading zeros) at p; returns the end.
+ * Integers and timestamps are most of a small record: snprintf made
+ * rendering cost more than the whole packet path of a one-packet flow. */
+static char *fixed_dec(char *p, unsigned v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
+/* An integer: magnitude mag, with a minus sign when neg. */
+static void json_int(struct jw *w, char *buf, size_t bufsz, bool neg, uint64_t mag)
+{
+	char *p = buf + bufsz;
+
+	do {
+		*--p = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (neg)
+		*--p = '-';
+	jw_put(w, p, (size_t)(buf + bufsz - p));
+}
+
 static void json_ts(struct jw *w, const msgpack_object *o)
 {
 	msgpack_timestamp t;
@@ -206,10 +248,25 @@ static void json_ts(struct jw *w, const msgpack_object *o)
 		w->bad = true; /* RFC 3339 has four-digit years only */
 		return;
 	}
-	int n = snprintf(buf, sizeof(buf), "\"%04d-%02u-%02uT%02d:%02d:%02d.%06uZ\"",
-			 (int)y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-			 (int)(secs % 60), (unsigned)(t.tv_nsec / 1000));
-	jw_put(w, buf, (size_t)n);
+	char *p = buf;
+
+	*p++ = '"';
+	p = fixed_dec(p, (unsigned)y, 4);
+	*p++ = '-';
+	p = fixed_dec(p, mo, 2);
+	*p++ = '-';
+	p = fixed_dec(p, d, 2);
+	*p++ = 'T';
+	p = fixed_dec(p, (unsigned)(secs / 3600), 2);
+	*p++ = ':';
+	p = fixed_dec(p, (unsigned)(secs / 60 % 60), 2);
+	*p++ = ':';
+	p = fixed_dec(p, (unsigned)(secs % 60), 2);
+	*p++ = '.';
+	p = fixed_dec(p, (unsigned)(t.tv_nsec / 1000), 6);
+	*p++ = 'Z';
+	*p++ = '"';
+	jw_put(w, buf, (size_t)(p - buf));
 }
 
 /* Shortest of %.15g/%.17g that reads back exactly; JSON has no NaN/Inf. */
@@ -219,6 +276,11 @@ static void json_double(struct jw *w, double v, bool is32)
 
 	if (!isfinite(v)) {
 		jw_lit(w, "null");
+		return;
+	}
+	/* Whole numbers (a one-packet flow's duration: 0) print as %.*g would. */
+	if (fabs(v) < 1e6 && v == (double)(int64_t)v && !(v == 0 && signbit(v))) {
+		json_int(w, buf, sizeof(buf), v < 0, (uint64_t)fabs(v));
 		return;
 	}
 	int prec = is32 ? 6 : 15;
@@ -309,12 +371,10 @@ static void json_value(struct jw *w, const msgpack_object *o)
 	case MSGPACK_OBJECT_NIL: jw_lit(w, "null"); break;
 	case MSGPACK_OBJECT_BOOLEAN: jw_lit(w, o->via.boolean ? "true" : "false"); break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)o->via.u64);
-		jw_lit(w, buf);
+		json_int(w, buf, sizeof(buf), false, o->via.u64);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		snprintf(buf, sizeof(buf), "%lld", (long long)o->via.i64);
-		jw_lit(w, buf);
+		json_int(w, buf, sizeof(buf), true, 0 - (uint64_t)o->via.i64);
 		break;
 	case MSGPACK_OBJECT_FLOAT32: json_double(w, o->via.f64, true); break;
 	case MSGPACK_OBJECT_FLOAT64: json_double(w, o->via.f64, false); break;

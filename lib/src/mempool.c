@@ -2,6 +2,7 @@
 /* Size-class pool with free lists (see mempool.h). */
 #include "mempool.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,26 @@ void gcp_pool_fini(struct gcp_pool *p)
 	p->reserved = 0;
 }
 
+/*
+ * Room for a new csize block under the limit: cached blocks of other
+ * classes go back to malloc, largest first. Without this, memory
+ * cached in one class after a burst could never serve another, and
+ * reserved would grow to the limit once per class.
+ */
+static bool make_room(struct gcp_pool *p, size_t csize)
+{
+	for (int c = GCP_POOL_CLASSES - 1; c >= 0 && p->reserved + csize > p->limit; c--) {
+		while (p->free[c] && p->reserved + csize > p->limit) {
+			struct free_block *b = p->free[c];
+
+			p->free[c] = b->next;
+			free(b);
+			p->reserved -= (size_t)1 << (c + GCP_POOL_MIN_SHIFT);
+		}
+	}
+	return p->reserved + csize <= p->limit;
+}
+
 void *gcp_pool_alloc(struct gcp_pool *p, size_t size)
 {
 	int c = size ? size_class(size) : -1;
@@ -49,16 +70,17 @@ void *gcp_pool_alloc(struct gcp_pool *p, size_t size)
 		return NULL;
 	}
 	size_t csize = (size_t)1 << (c + GCP_POOL_MIN_SHIFT);
-
-	if (p->limit && p->used + csize > p->limit) {
-		p->fails++;
-		return NULL;
-	}
 	struct free_block *b = p->free[c];
 
 	if (b) {
 		p->free[c] = b->next;
 	} else {
+		/* Only at the cap with this class empty: free() then runs on
+		 * the packet path, as malloc() does during warm-up. */
+		if (p->limit && !make_room(p, csize)) {
+			p->fails++;
+			return NULL;
+		}
 		b = malloc(csize);
 		if (!b) {
 			p->fails++;

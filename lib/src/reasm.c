@@ -129,6 +129,8 @@ static void drain(struct gcp_reasm *r, struct gcp_reasm_dir *d,
 		if (skip < s->len)
 			deliver_data(d, fn, ctx, s->data + skip, s->len - skip);
 		d->segs = s->next;
+		if (!d->segs)
+			d->tail = NULL;
 		seg_free(r, d, s);
 	}
 }
@@ -184,6 +186,10 @@ static uint32_t hold_range(struct gcp_reasm *r, struct gcp_reasm_dir *d,
 	struct gcp_reasm_seg **link = &d->segs;
 	uint32_t held = 0;
 
+	/* Data past everything held (how a sender runs ahead of a hole)
+	 * appends at the tail: no walk of up to GCP_REASM_MAX_SEGS nodes. */
+	if (d->tail && seq_le(d->tail->seq + d->tail->len, *cur))
+		link = &d->tail->next;
 	while (seq_lt(*cur, end)) {
 		struct gcp_reasm_seg *s = *link;
 		struct gcp_reasm_seg *n;
@@ -206,6 +212,8 @@ static uint32_t hold_range(struct gcp_reasm *r, struct gcp_reasm_dir *d,
 		n->next = s;
 		*link = n;
 		link = &n->next;
+		if (!s)
+			d->tail = n;
 		held += stop - *cur;
 		*cur = stop;
 	}
@@ -277,4 +285,5 @@ void gcp_reasm_release(struct gcp_reasm *r, struct gcp_reasm_dir *d)
 		d->segs = s->next;
 		seg_free(r, d, s);
 	}
+	d->tail = NULL;
 }

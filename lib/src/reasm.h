@@ -15,8 +15,11 @@
 struct gcp_reasm_seg; /* private to reasm.c */
 
 /* Most segments held per direction: bounds list walks and per-segment
- * overhead when a peer sends thousands of tiny out-of-order segments. */
-#define GCP_REASM_MAX_SEGS 1024
+ * overhead when a peer sends thousands of tiny out-of-order segments.
+ * 512 full-size segments are 3x the default per-flow budget; 1024 let
+ * a peer filling holes at random make each segment walk 1024 nodes
+ * (2x the CPU per packet of normal traffic in attack_e2e). */
+#define GCP_REASM_MAX_SEGS 512
 /* Largest piece copied into one held segment (pool blocks are 128 KiB). */
 #define GCP_REASM_SEG_MAX 65536u
 /* Data further ahead than this is not buffered: the hole before it is
@@ -28,6 +31,7 @@ struct gcp_reasm_dir {
 	uint32_t next_seq;   /* next in-order sequence number expected */
 	uint32_t ooo_bytes;  /* bytes held in segs */
 	struct gcp_reasm_seg *segs; /* sorted by seq, non-overlapping */
+	struct gcp_reasm_seg *tail; /* last of segs (NULL when empty) */
 	uint64_t delivered;  /* in-order bytes handed on */
 	uint64_t missed;     /* bytes skipped over as gaps */
 	uint32_t nsegs;      /* segments in segs (<= GCP_REASM_MAX_SEGS) */

@@ -7,11 +7,24 @@
 /* Worst case header: map32/array32 = marker + be32 count. */
 #define RB_HDR_MAX 5
 
+/* The packer's sink: the buffer, capped at GCP_RB_MAX_BYTES. */
+static int rb_write(void *data, const char *buf, size_t len)
+{
+	struct gcp_rb *rb = data;
+
+	if (len > GCP_RB_MAX_BYTES - rb->sbuf.size) {
+		if (!rb->err)
+			rb->st_oversize++;
+		return -1;
+	}
+	return msgpack_sbuffer_write(&rb->sbuf, buf, len);
+}
+
 int gcp_rb_init(struct gcp_rb *rb)
 {
 	memset(rb, 0, sizeof(*rb));
 	msgpack_sbuffer_init(&rb->sbuf);
-	msgpack_packer_init(&rb->pk, &rb->sbuf, msgpack_sbuffer_write);
+	msgpack_packer_init(&rb->pk, rb, rb_write);
 	return 0;
 }
 
@@ -65,7 +78,7 @@ static void rb_open(struct gcp_rb *rb, bool is_map)
 	}
 	/* Reserve the widest header; gcp_rb_end shrinks it once the count is known. */
 	const char hdr[RB_HDR_MAX] = { (char)(is_map ? 0xdf : 0xdd), 0, 0, 0, 0 };
-	rb_check(rb, msgpack_sbuffer_write(&rb->sbuf, hdr, sizeof(hdr)));
+	rb_check(rb, rb_write(rb, hdr, sizeof(hdr)));
 	if (rb->err)
 		return;
 	rb->lv[rb->depth++] = (struct gcp_rb_level){ (uint32_t)off, 0, is_map };

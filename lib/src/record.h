@@ -12,6 +12,9 @@
 #include <msgpack.h>
 
 #define GCP_RB_MAX_DEPTH 8
+/* Largest record: the builder's buffer never grows past this (memory
+ * budget); a record that would is refused and counted in st_oversize. */
+#define GCP_RB_MAX_BYTES (1u << 20)
 
 /* Optional observer of top-level string values (content rules). */
 typedef void (*gcp_rb_str_hook)(const char *key, const char *val, size_t len, void *user);
@@ -35,6 +38,7 @@ struct gcp_rb {
 	gcp_rb_str_hook str_hook; /* NULL: none */
 	void *hook_user;
 	const char *last_key;     /* top-level key awaiting its value (hook only) */
+	uint64_t st_oversize;     /* records refused: over GCP_RB_MAX_BYTES */
 };
 
 int gcp_rb_init(struct gcp_rb *rb);

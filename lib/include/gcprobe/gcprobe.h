@@ -132,12 +132,38 @@ struct gcp_engine_opts {
 	 */
 	const struct gcp_tenant_map *tenants;
 	unsigned ntenants;
+	/**
+	 * Application memory: dissector state, unparsed tails, HTTP bodies,
+	 * kept probe bytes (one pool; blocks are recycled, never freed on
+	 * the packet path). Default 256 MiB. What the cap refuses is counted
+	 * in gcp_stats.mem_limit_hits (the flow loses that state, records
+	 * are cut short or skipped; the engine keeps going).
+	 */
+	uint64_t app_mem_bytes;
+	/**
+	 * Key of the flow table hash. 0 (default): random per engine
+	 * (getrandom), so traffic cannot be crafted to collide in the
+	 * table. Set it only for reproducible tests.
+	 */
+	uint64_t hash_seed;
 };
 
 #define GCP_ENGINE_OPTS_INIT { .sz = sizeof(struct gcp_engine_opts) }
 
 /** Opaque engine handle (one per worker). */
 struct gcp_engine;
+
+/**
+ * Worst-case heap memory in bytes of one engine created with opts (NULL:
+ * defaults), whatever the traffic: the flow table, fragment table and
+ * Hyperscan streams (allocated at create), the reassembly pool
+ * (reasm_total_bytes) and the application pool (app_mem_bytes), both
+ * with malloc's per-block overhead, the record builder (1 MiB) and the
+ * expected-connection table. A content rule set's scratch is extra.
+ * Every allocation that grows with traffic draws on one of these caps.
+ * Returns 0 when opts are invalid. Formula: docs/RELIABILITY.md.
+ */
+GCP_API uint64_t gcp_engine_mem_budget(const struct gcp_engine_opts *opts);
 
 /** Create an engine; *out receives it. Returns 0 or a gcp_status. */
 GCP_API int gcp_engine_create(const struct gcp_engine_opts *opts,
@@ -224,6 +250,9 @@ struct gcp_stats {
 	uint64_t rules_tagged;     /**< records that got a "rules" key */
 	uint64_t rules_hits_dropped; /**< rule ids beyond the per-record cap (16) */
 	uint64_t rules_swaps;      /**< rule sets taken up by the engine */
+	uint64_t frags_overlap;    /**< fragments overlapping held data (first copy kept) */
+	uint64_t mem_limit_hits;   /**< allocations refused by a memory cap (pools, record size) */
+	uint64_t mem_budget;       /**< gcp_engine_mem_budget() of this engine, bytes */
 };
 
 /** Copy the engine's counters into *st (st->sz must be set). */
