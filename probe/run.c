@@ -210,6 +210,7 @@ void probe_print_stats(const struct gcp_stats *stp)
 		"\"reasm_ooo_bytes\":%llu,\"reasm_limit_hits\":%llu,\"reasm_missed_bytes\":%llu,"
 		"\"pending_limit_hits\":%llu,\"records\":%llu,\"dissector_errors\":%llu,"
 		"\"frags_overlap\":%llu,\"mem_limit_hits\":%llu,\"mem_budget\":%llu,"
+		"\"records_failed\":%llu,"
 		"\"records_by_type\":{",
 		(unsigned long long)st.pkts, (unsigned long long)st.bytes,
 		(unsigned long long)st.decode_errors, (unsigned long long)st.non_ip,
@@ -222,7 +223,8 @@ void probe_print_stats(const struct gcp_stats *stp)
 		(unsigned long long)st.reasm_missed_bytes,
 		(unsigned long long)st.pending_limit_hits, (unsigned long long)st.records,
 		(unsigned long long)st.dissector_errors, (unsigned long long)st.frags_overlap,
-		(unsigned long long)st.mem_limit_hits, (unsigned long long)st.mem_budget);
+		(unsigned long long)st.mem_limit_hits, (unsigned long long)st.mem_budget,
+		(unsigned long long)st.records_failed);
 	/* Keyed by type name; bit i of the mask is records_by_type[i]. */
 	for (unsigned i = 0; (1u << i) & GCP_REC_ALL; i++)
 		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "",

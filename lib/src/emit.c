@@ -76,8 +76,10 @@ void gcp_engine_record_end(struct gcp_engine *e, enum gcp_record_type type, uint
 	struct gcp_record rec = { .type = type, .flow_id = flow_id };
 
 	gcp_rules_put(&e->rules, &e->rb);
-	if (gcp_rb_finish(&e->rb, &rec.data, &rec.len) != 0)
+	if (gcp_rb_finish(&e->rb, &rec.data, &rec.len) != 0) {
+		e->records_failed++;
 		return;
+	}
 	e->records++;
 	e->records_by_type[__builtin_ctz((unsigned)type) & 7]++;
 	e->cb(&rec, e->cb_user);

@@ -52,6 +52,7 @@ struct gcp_engine {
 	/* Counters not kept by a module. */
 	uint64_t pkts, bytes;
 	uint64_t records;
+	uint64_t records_failed;      /* gcp_rb_finish refused: never reached the callback */
 	uint64_t records_by_type[8];
 	uint64_t pending_limit_hits;
 	uint64_t dissector_errors;

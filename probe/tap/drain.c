@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -120,22 +121,43 @@ static void drained_path(const struct tap *t, char *p, size_t n)
 	snprintf(p, n, TAP_META_DIR "/%s.drained", t->meta.dev);
 }
 
-static void prev_load(const struct tap *t, uint64_t prev[GCP_TAP_ST__MAX])
+/* Wall clock now, in ns. */
+static uint64_t drain_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Counters and time of the last drain. Before the first drain the period
+ * starts at attach: the meta file's modification time.
+ */
+static void prev_load(const struct tap *t, uint64_t prev[GCP_TAP_ST__MAX], uint64_t *since_ns)
 {
 	char p[PATH_MAX_TAP];
+	struct stat st;
 	FILE *f;
 
 	memset(prev, 0, sizeof(uint64_t) * GCP_TAP_ST__MAX);
+	*since_ns = 0;
+	snprintf(p, sizeof(p), TAP_META_DIR "/%s.meta", t->meta.dev);
+	if (!stat(p, &st))
+		*since_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 	drained_path(t, p, sizeof(p));
 	if (!(f = fopen(p, "r")))
 		return;
 	for (int i = 0; i < GCP_TAP_ST__MAX; i++)
 		if (fscanf(f, "%" SCNu64, &prev[i]) != 1)
 			prev[i] = 0;
+	uint64_t last;
+	if (fscanf(f, "%" SCNu64, &last) == 1 && last)
+		*since_ns = last;
 	fclose(f);
 }
 
-static void prev_save(const struct tap *t, const uint64_t cur[GCP_TAP_ST__MAX])
+static void prev_save(const struct tap *t, const uint64_t cur[GCP_TAP_ST__MAX], uint64_t now_ns)
 {
 	char p[PATH_MAX_TAP], tmp[PATH_MAX_TAP + 8];
 	FILE *f;
@@ -146,21 +168,31 @@ static void prev_save(const struct tap *t, const uint64_t cur[GCP_TAP_ST__MAX])
 		return;
 	for (int i = 0; i < GCP_TAP_ST__MAX; i++)
 		fprintf(f, "%" PRIu64 "\n", cur[i]);
+	fprintf(f, "%" PRIu64 "\n", now_ns);
 	if (fclose(f) || rename(tmp, p))
 		unlink(tmp);
 }
 
+/*
+ * Per-interval counters, and the period the drained maps cover: from the
+ * last drain (by anyone: a run or `tap inventory`) or from attach, so a
+ * first record after a long pause says how long it really covers.
+ */
 static void stats_delta(const struct tap *t, struct tap_inventory *inv)
 {
-	uint64_t prev[GCP_TAP_ST__MAX], cur[GCP_TAP_ST__MAX];
+	uint64_t prev[GCP_TAP_ST__MAX], cur[GCP_TAP_ST__MAX], since, now = drain_wall_ns();
 
 	if (tap_stats_get(t, cur))
 		return;
-	prev_load(t, prev);
+	prev_load(t, prev, &since);
 	inv->mirrored = cur[GCP_TAP_ST_MIRRORED] - prev[GCP_TAP_ST_MIRRORED];
 	inv->policy_hits = cur[GCP_TAP_ST_POLICY_HIT] - prev[GCP_TAP_ST_POLICY_HIT];
 	inv->overflow = cur[GCP_TAP_ST_INV_OVERFLOW] - prev[GCP_TAP_ST_INV_OVERFLOW];
-	prev_save(t, cur);
+	if (since && since < now) {
+		inv->ts_ns = since;
+		inv->interval_s = (uint32_t)((now - since + 500000000u) / 1000000000u);
+	}
+	prev_save(t, cur, now);
 }
 
 int tap_drain(const struct tap *t, struct tap_inventory *inv, char *err, size_t errsz)

@@ -437,11 +437,13 @@ static int inventory_loop(struct tap *t, uint32_t interval, uint32_t count, uint
 	for (uint32_t n = 0; !count || n < count; n++) {
 		uint64_t start = wall_ns();
 		wait_interval(interval);
+		/* Fallback period; the drain knows the real one (last drain or attach). */
+		inv.ts_ns = start;
+		inv.interval_s = interval;
 		if (tap_drain(t, &inv, err, sizeof(err))) {
 			status = tap_err(EXIT_RUNTIME, "%s", err);
 			break;
 		}
-		inv.ts_ns = start;
 		if (print_record(&rb, &inv, top, &buf, &cap)) {
 			status = tap_err(EXIT_RUNTIME, "inventory: cannot write the record");
 			break;

@@ -177,13 +177,14 @@ static void drain_one(struct run_tap *r, gcp_record_cb cb, void *user)
 
 	if (!r->opened)
 		return;
+	r->inv.ts_ns = r->start_ns; /* the drain replaces it with the last drain's time */
+	r->inv.interval_s = rt.o->inventory_interval_s;
 	if (tap_drain(&r->t, &r->inv, err, sizeof(err))) {
 		if (!r->warned)
 			probe_msg("warning", "--tap %s: %s", r->dev, err);
 		r->warned = true;
 		return;
 	}
-	r->inv.ts_ns = r->start_ns;
 	r->start_ns = wall_ns();
 	if (!(rt.o->types & GCP_REC_INVENTORY))
 		return;

@@ -253,6 +253,7 @@ struct gcp_stats {
 	uint64_t frags_overlap;    /**< fragments overlapping held data (first copy kept) */
 	uint64_t mem_limit_hits;   /**< allocations refused by a memory cap (pools, record size) */
 	uint64_t mem_budget;       /**< gcp_engine_mem_budget() of this engine, bytes */
+	uint64_t records_failed;   /**< records not delivered: over the size cap or malformed build */
 };
 
 /** Copy the engine's counters into *st (st->sz must be set). */
