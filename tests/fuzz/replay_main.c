@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* A main for fuzz targets built without libFuzzer (fuzz_regress_* tests):
- * every file named, or found in a directory named, goes once through
- * LLVMFuzzerTestOneInput. A finding aborts; sanitizers report the rest. */
+ * every file named, or found in a directory named, goes twice through
+ * LLVMFuzzerTestOneInput (the second run meets whatever state the first
+ * left, as under libFuzzer). A finding aborts; sanitizers report the rest. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ static int replay_file(const char *path)
 	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
 		goto fail;
 	fclose(f);
+	LLVMFuzzerTestOneInput(buf, (size_t)n);
 	LLVMFuzzerTestOneInput(buf, (size_t)n);
 	free(buf);
 	return 0;

@@ -21,7 +21,7 @@ case $secs in '' | *[!0-9]*)
 	exit 2 ;;
 esac
 root=$PWD
-build=$root/build-fuzz
+build=${FUZZ_BUILD:-$root/build-fuzz} # FUZZ_BUILD: another build directory
 corpus=$root/../shared/corpus
 all=$(cd tests/fuzz && ls fuzz_*.c | sed 's/^fuzz_//; s/\.c$//')
 targets=${*:-$all}
