@@ -9,8 +9,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const int links[] = { GCP_LINK_ETHERNET, GCP_LINK_RAW, GCP_LINK_LINUX_SLL,
-			     GCP_LINK_LINUX_SLL2, GCP_LINK_NULL, GCP_LINK_LOOP };
+/* Every link type the engine accepts, in pcap2seeds.py's LINK_SEL order. */
+static const int links[] = { GCP_LINK_ETHERNET, GCP_LINK_RAW,  GCP_LINK_LINUX_SLL,
+			     GCP_LINK_LINUX_SLL2, GCP_LINK_NULL, GCP_LINK_LOOP,
+			     GCP_LINK_IPV4,	  GCP_LINK_IPV6 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,6 +12,7 @@
 # Long runs: tests/fuzz/run.sh 3600            (every target, 1 h each)
 #            FUZZ_JOBS=8 tests/fuzz/run.sh 3600 pcap   (8 parallel workers)
 # Replay one input: build-fuzz/tests/fuzz/fuzz_<target> FILE
+# More libFuzzer options: FUZZ_ARGS="-rss_limit_mb=4096 ..."
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-30}
@@ -78,7 +79,7 @@ for t in $targets; do
 		[ -d "$d" ] && dirs+=("$d")
 	done
 	args=(-max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048
-		-print_final_stats=1 -artifact_prefix="$crashes/" $(extra_args "$t"))
+		-print_final_stats=1 -artifact_prefix="$crashes/" $(extra_args "$t") ${FUZZ_ARGS:-})
 	[ "$jobs" -gt 1 ] && args+=(-jobs="$jobs" -workers="$jobs")
 	log=$build/fuzz_$t.log
 	work=$build/fuzz-work/$t # -jobs writes fuzz-N.log files into the cwd
