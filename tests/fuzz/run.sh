@@ -41,19 +41,10 @@ cmake --build $build -j2 --target $(printf 'fuzz_%s ' $targets) >$build/fuzz-bui
 
 # Seeds: made once per target (an empty directory), grown by libFuzzer.
 seed_once() {
-	local t=$1 dir=$build/fuzz-seeds/$1
+	local dir=$build/fuzz-seeds/$1
 	mkdir -p "$dir"
 	[ -z "$(ls -A "$dir")" ] || return 0
-	case $t in
-	pipeline | decode | pcap | http | tls | dns | mail | ftp)
-		python3 tests/fuzz/pcap2seeds.py "$t" $corpus "$dir" ;;
-	config)
-		cp docs/gcprobe.conf.example "$dir/example.conf"
-		# The same file with every commented-out key switched on.
-		sed 's/^# \([a-z_]* =\)/\1/' docs/gcprobe.conf.example >"$dir/all-keys.conf" ;;
-	rules)
-		awk '/^```$/ { on = !on; next } on && /^(#|id=)/' docs/RULES.md >"$dir/doc.rules" ;;
-	esac
+	tests/fuzz/seeds.sh "$1" "$corpus" "$dir"
 }
 
 # Per-target options beyond the common ones.
