@@ -96,13 +96,16 @@ static void payload_put(const uint8_t *p, uint32_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t flow_budgets[] = { 256, 4096, 65536, 256 * 1024 };
+	static bool ready;
 	struct gcp_pool pool;
 	struct gcp_reasm r;
 	struct gcp_reasm_dir d;
 	struct model m = { 0 };
 
-	if (!pattern[0] && !pattern[1])
+	if (!ready) {
 		pattern_init();
+		ready = true;
+	}
 	if (size < 1)
 		return 0;
 	gcp_pool_init(&pool, data[0] & 4 ? 64 * 1024 : 0);
