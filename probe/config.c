@@ -380,6 +380,8 @@ int probe_config_load(const char *path, struct probe_opts *o)
 	int rc = parse_text(&c, text, o);
 	if (!held.text)
 		atexit(held_free);
+	else
+		held_free(); /* a second load replaces the first (found by fuzz_config) */
 	held.text = text;
 	held.tenants = c.tenants;
 	if (rc)

@@ -164,6 +164,12 @@ unsigned gcp_test_dctx_nrecords(const struct gcp_dissect_ctx *ctx);
 const char *gcp_test_dctx_json(const struct gcp_dissect_ctx *ctx, unsigned i);
 /* Record i as MessagePack. */
 const uint8_t *gcp_test_dctx_msgpack(const struct gcp_dissect_ctx *ctx, unsigned i, size_t *len);
+/*
+ * Start over with the same context: records dropped, flow facts and
+ * expectations cleared. Returns the engine pool bytes still outstanding
+ * (non-zero after fini: the dissector leaked pool memory).
+ */
+uint64_t gcp_test_dctx_reset(struct gcp_dissect_ctx *ctx);
 void gcp_test_dctx_free(struct gcp_dissect_ctx *ctx);
 
 /* The generated list (dissectors_gen.c). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "expect.h"
 
 struct test_rec {
 	uint8_t *mp;
@@ -154,16 +155,50 @@ const uint8_t *gcp_test_dctx_msgpack(const struct gcp_dissect_ctx *ctx, unsigned
 	return t->recs[i].mp;
 }
 
+static void drop_records(struct test_ctx *t)
+{
+	for (unsigned i = 0; i < t->n; i++) {
+		free(t->recs[i].mp);
+		free(t->recs[i].json);
+	}
+	t->n = 0;
+}
+
+/*
+ * Fuzz targets reuse one context (an engine costs milliseconds): forget
+ * the records, the flow's facts and the expectations so that every
+ * input starts from the same state and a crash replays alone.
+ */
+uint64_t gcp_test_dctx_reset(struct gcp_dissect_ctx *ctx)
+{
+	struct test_ctx *t = find(ctx);
+	struct gcp_engine *e = t->eng;
+	struct gcp_flow *f = &t->flow;
+	struct gcp_flow keep = *f;
+
+	drop_records(t);
+	memset(f, 0, sizeof(*f));
+	f->key = keep.key;
+	f->ip_version = keep.ip_version;
+	f->l4proto = keep.l4proto;
+	f->cli_is_a = true;
+	f->in_use = true;
+	f->id = 1;
+	gcp_expect_table_free(e->exp);
+	e->exp = NULL;
+	e->records = 0;
+	e->dissector_errors = 0;
+	t->ctx = gcp_engine_ctx(e, f, 0);
+	return e->pool.used;
+}
+
 void gcp_test_dctx_free(struct gcp_dissect_ctx *ctx)
 {
 	if (!ctx)
 		return;
 	struct test_ctx *t = find(ctx);
 
-	for (unsigned i = 0; i < t->n; i++) {
-		free(t->recs[i].mp);
-		free(t->recs[i].json);
-	}
+	drop_records(t);
 	free(t->recs);
 	gcp_engine_destroy(t->eng);
 	free(t);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_dctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,12 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t gap_every = data[0] >> 4; /* 0: never inject a gap */
 	data++;
 	size--;
-	struct gcp_dissect_ctx *ctx = gcp_test_dctx_new(NULL, is_tcp ? IPPROTO_TCP : IPPROTO_UDP,
-							"10.0.0.1", 40000, "10.0.0.53", 53);
+	struct gcp_dissect_ctx *ctx = fuzz_dctx(is_tcp, NULL, is_tcp ? IPPROTO_TCP : IPPROTO_UDP, 53);
 	void *st = calloc(1, D->state_size);
 	tails[0].buf = malloc(PENDING_CAP);
 	tails[1].buf = malloc(PENDING_CAP);
-	if (!ctx || !st || !tails[0].buf || !tails[1].buf)
+	if (!st || !tails[0].buf || !tails[1].buf)
 		goto out;
 	gcp_test_dctx_set_now(ctx, ts);
 	D->init(st, ctx);
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)D->probe(chunk, (uint32_t)len, dir);
 		if (!is_tcp)
 			D->parse(st, ctx, dir, chunk, (uint32_t)len, 0);
-		else if (gap_every && i % gap_every == gap_every - 1)
+		else if (gap_every && i % gap_every == gap_every - 1u)
 			D->parse(st, ctx, dir, NULL, (uint32_t)len, GCP_PF_GAP);
 		else
 			feed_tcp(st, ctx, dir, &tails[dir], chunk, (uint32_t)len);
@@ -94,12 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			D->parse(st, ctx, dir, tails[dir].len ? tails[dir].buf : NULL, tails[dir].len,
 				 GCP_PF_FIN);
 	D->fini(st, ctx);
-	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
-		(void)gcp_test_dctx_json(ctx, i);
 out:
 	free(tails[0].buf);
 	free(tails[1].buf);
 	free(st);
-	gcp_test_dctx_free(ctx);
+	fuzz_dctx_done(ctx);
 	return 0;
 }

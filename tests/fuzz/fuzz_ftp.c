@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_dctx.h"
 #include "fuzz_feed.h"
 #include "engine.h"
 #include "expect.h"
@@ -72,10 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	uint8_t flags = data[0];
 
-	ctx = gcp_test_dctx_new(NULL, IPPROTO_TCP, "192.0.2.1", 40000, "192.0.2.2", 21);
-	if (!ctx)
-		return 0;
-	gcp_test_dctx_set_now(ctx, 1700000000ull * 1000000000ull);
+	ctx = fuzz_dctx(0, NULL, IPPROTO_TCP, 21);
 	st = calloc(1, gcp_dissector_ftp.state_size);
 	dst = calloc(1, gcp_dissector_ftpdata.state_size);
 	if (st && dst) {
@@ -88,10 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctx->exp_taken = 0;
 		run(&gcp_dissector_ftpdata, dst, ctx, flags, data + 1, size - 1);
 	}
-	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
-		(void)gcp_test_dctx_json(ctx, i);
 	free(st);
 	free(dst);
-	gcp_test_dctx_free(ctx);
+	fuzz_dctx_done(ctx);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_dctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,10 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.max_flows = 4;
 	o.decompress = (fl & 1) ? -1 : 1;
 	o.body_cap = (fl & 2) ? 32 : 0;
-	f.ctx = gcp_test_dctx_new(&o, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", 80);
-	if (!f.ctx)
-		return 0;
-	gcp_test_dctx_set_now(f.ctx, 1700000000ull * 1000000000ull);
+	f.ctx = fuzz_dctx(fl & 3, &o, IPPROTO_TCP, 80);
 	f.st = calloc(1, gcp_dissector_http.state_size);
 	if (!f.st)
 		goto out;
@@ -118,12 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	call(&f, GCP_DIR_C2S, NULL, 0, GCP_PF_FIN);
 	call(&f, GCP_DIR_S2C, NULL, 0, GCP_PF_FIN);
 	gcp_dissector_http.fini(f.st, f.ctx);
-	for (unsigned k = 0; k < gcp_test_dctx_nrecords(f.ctx); k++)
-		(void)gcp_test_dctx_json(f.ctx, k);
 	free(f.st);
 out:
 	free(f.pend[0]);
 	free(f.pend[1]);
-	gcp_test_dctx_free(f.ctx);
+	fuzz_dctx_done(f.ctx);
 	return 0;
 }

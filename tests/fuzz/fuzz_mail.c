@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_dctx.h"
 #include "fuzz_feed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -34,17 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	data++;
 	size--;
-	/* A small flow table: the context is made for every input. */
-	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
-
-	o.node_name = "fuzz";
-	o.max_flows = 16;
-	struct gcp_dissect_ctx *ctx =
-		gcp_test_dctx_new(&o, IPPROTO_TCP, "192.0.2.1", 40000, "192.0.2.2", port[flags & 3]);
-
-	if (!ctx)
-		return 0;
-	gcp_test_dctx_set_now(ctx, 1700000000ull * 1000000000ull);
+	/* One context per port, kept across inputs. */
+	struct gcp_dissect_ctx *ctx = fuzz_dctx(flags & 3, NULL, IPPROTO_TCP, port[flags & 3]);
 	void *st = calloc(1, d->state_size);
 
 	if (!st)
@@ -74,12 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 2 && status == GCP_PARSE_OK; i++)
 		status = fuzz_feed(d, st, ctx, &sides[i], i, NULL, 0, GCP_PF_FIN);
 	d->fini(st, ctx);
-	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
-		(void)gcp_test_dctx_json(ctx, i);
 out:
 	free(sides[0].buf);
 	free(sides[1].buf);
 	free(st);
-	gcp_test_dctx_free(ctx);
+	fuzz_dctx_done(ctx);
 	return 0;
 }

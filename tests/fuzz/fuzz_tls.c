@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dissect.h"
+#include "fuzz_dctx.h"
 #include "fuzz_feed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,10 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	data++;
 	size--;
-	ctx = gcp_test_dctx_new(NULL, IPPROTO_TCP, "192.0.2.1", 40000, "192.0.2.2", 443);
-	if (!ctx)
-		return 0;
-	gcp_test_dctx_set_now(ctx, 1700000000ull * 1000000000ull);
+	ctx = fuzz_dctx(0, NULL, IPPROTO_TCP, 443);
 	st = calloc(1, gcp_dissector_tls.state_size);
 	if (!st)
 		goto out;
@@ -58,12 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
 		status = fuzz_feed(&gcp_dissector_tls, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
 	gcp_dissector_tls.fini(st, ctx);
-	for (unsigned i = 0; i < gcp_test_dctx_nrecords(ctx); i++)
-		(void)gcp_test_dctx_json(ctx, i);
 out:
 	free(sides[0].buf);
 	free(sides[1].buf);
 	free(st);
-	gcp_test_dctx_free(ctx);
+	fuzz_dctx_done(ctx);
 	return 0;
 }
