@@ -30,6 +30,7 @@
  */
 
 #define WK_BURST 64
+#define WK_DRAIN_BURSTS 256    /* at exit: up to 16384 packets left in a ring */
 #define RING_SZ (8u << 20)
 #define RING_PKT_MAX (256u * 1024u)
 #define OUT_FLUSH_AT (64u * 1024u)
@@ -415,6 +416,42 @@ static unsigned take(struct shared *sh, unsigned n)
 	return before + n > sh->count ? (unsigned)(sh->count - before) : n;
 }
 
+/* One received burst: fed (up to --count) or counted as count_limit drops. */
+static void worker_feed(struct worker *w, struct gcp_packet *pkts, unsigned n)
+{
+	struct gcp_capture *cap = w->cap;
+	unsigned k = take(w->sh, n);
+
+	if (k)
+		gcp_engine_feed_burst(w->eng, pkts, k);
+	w->count_dropped += n - k;
+	w->pkts += k;
+	if (cap->ops->release)
+		cap->ops->release(cap); /* frames back to the fill ring / mempool */
+	if (w->olen >= OUT_FLUSH_AT)
+		out_flush(w);
+	snap_maybe(w);
+}
+
+/*
+ * Stopped by a signal or --duration: what the kernel already put in the
+ * RX ring was captured, so it is processed rather than lost. Bounded, so
+ * traffic that keeps arriving cannot hold up the exit.
+ */
+static void worker_drain_ring(struct worker *w, struct gcp_packet *pkts)
+{
+	struct shared *sh = w->sh;
+
+	if (w->rc || (sh->count && atomic_load(&sh->taken) >= sh->count))
+		return;
+	for (unsigned i = 0; i < WK_DRAIN_BURSTS; i++) {
+		int n = gcp_capture_rx_burst(w->cap, pkts, WK_BURST);
+		if (n <= 0)
+			break;
+		worker_feed(w, pkts, (unsigned)n);
+	}
+}
+
 static void *worker_poll(void *arg)
 {
 	struct worker *w = arg;
@@ -449,17 +486,9 @@ static void *worker_poll(void *arg)
 			continue;
 		}
 		idle = 0;
-		unsigned k = take(w->sh, (unsigned)n);
-		if (k)
-			gcp_engine_feed_burst(w->eng, pkts, k);
-		w->count_dropped += (unsigned)n - k;
-		w->pkts += k;
-		if (cap->ops->release)
-			cap->ops->release(cap); /* frames back to the fill ring / mempool */
-		if (w->olen >= OUT_FLUSH_AT)
-			out_flush(w);
-		snap_maybe(w);
+		worker_feed(w, pkts, (unsigned)n);
 	}
+	worker_drain_ring(w, pkts);
 	gcp_engine_flush(w->eng);
 	out_flush(w);
 	return NULL;
@@ -634,6 +663,25 @@ static void *worker_ring(void *arg)
 	return NULL;
 }
 
+/* One burst of the single source onto the workers' rings (up to --count). */
+static void dist_push(struct gcp_capture *cap, struct worker *wk, unsigned nw, struct shared *sh,
+		      struct gcp_packet *pkts, unsigned n)
+{
+	unsigned k = take(sh, n);
+
+	sh->count_dropped += n - k;
+	for (unsigned i = 0; i < k; i++)
+		ring_push(&wk[sym_hash(&pkts[i]) % nw], &pkts[i]);
+	if (cap->ops->release)
+		cap->ops->release(cap);
+	/* Every worker's clock follows the source, as one engine's would. */
+	if (k) {
+		struct gcp_packet tk = { .linktype = TICK_LINK, .ts_ns = pkts[k - 1].ts_ns };
+		for (unsigned i = 0; i < nw; i++)
+			ring_push(&wk[i], &tk);
+	}
+}
+
 /* Main thread: read the single source and spread it over the workers. */
 static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, struct shared *sh,
 		      bool live, uint64_t deadline)
@@ -669,18 +717,16 @@ static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, s
 				nap(100000);
 			continue;
 		}
-		unsigned k = take(sh, (unsigned)n);
-		sh->count_dropped += (unsigned)n - k;
-		for (unsigned i = 0; i < k; i++)
-			ring_push(&wk[sym_hash(&pkts[i]) % nw], &pkts[i]);
-		if (cap->ops->release)
-			cap->ops->release(cap);
-		/* Every worker's clock follows the source, as one engine's would. */
-		if (k) {
-			struct gcp_packet tk = { .linktype = TICK_LINK, .ts_ns = pkts[k - 1].ts_ns };
-			for (unsigned i = 0; i < nw; i++)
-				ring_push(&wk[i], &tk);
-		}
+		dist_push(cap, wk, nw, sh, pkts, (unsigned)n);
+	}
+	/* Stopped live: take what the kernel already queued (see worker_drain_ring). */
+	for (unsigned b = 0; live && !rc && b < WK_DRAIN_BURSTS; b++) {
+		if (sh->count && atomic_load(&sh->taken) >= sh->count)
+			break;
+		int n = gcp_capture_rx_burst(cap, pkts, WK_BURST);
+		if (n <= 0)
+			break;
+		dist_push(cap, wk, nw, sh, pkts, (unsigned)n);
 	}
 	for (unsigned i = 0; i < nw; i++)
 		atomic_store_explicit(&wk[i].ring.eof, true, memory_order_release);
