@@ -253,38 +253,6 @@ static int report(const struct probe_opts *o, struct gcp_capture *cap, int cap_r
 	return 0;
 }
 
-/* --rules FILE: compile and give the engine its rule set. */
-static int load_rules(struct gcp_engine *eng, const char *path)
-{
-	char err[512];
-	struct gcp_rules *r = NULL;
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long n;
-	int rc = -1;
-
-	if (!f) {
-		probe_msg("error", "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n) {
-		probe_msg("error", "%s: cannot read", path);
-		goto out;
-	}
-	text[n] = '\0';
-	if (gcp_rules_compile(text, &r, err, sizeof(err))) {
-		probe_msg("error", "%s: %s", path, err);
-		goto out;
-	}
-	rc = gcp_engine_set_rules(eng, r) ? -1 : 0;
-	gcp_rules_free(r);
-out:
-	free(text);
-	fclose(f);
-	return rc;
-}
-
 static int run_source(const struct probe_opts *o)
 {
 	struct gcp_capture *cap = NULL;
@@ -312,8 +280,13 @@ static int run_source(const struct probe_opts *o)
 		return 1;
 	}
 	int status = 1;
-	if (o->rules_path && load_rules(eng, o->rules_path))
-		goto out;
+	if (o->rules_path) {
+		struct gcp_rules *r = probe_rules_initial(o);
+		if (!r)
+			goto out;
+		gcp_engine_set_rules(eng, r);
+		gcp_rules_free(r);
+	}
 	if (probe_open_sinks(o, &s.set))
 		goto out;
 	gcp_engine_subscribe(eng, o->types, on_record, &s);

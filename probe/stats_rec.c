@@ -3,6 +3,7 @@
 #include "stats_rec.h"
 #include "config.h"
 #include "record.h"
+#include "run.h"
 #include "sink/sink.h"
 
 #include <errno.h>
@@ -67,6 +68,18 @@ void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, un
 	fprintf(stderr, "gcprobe: info: reloaded %u rule(s) from %s\n", gcp_rules_count(r),
 		o->rules_path);
 	gcp_rules_free(r);
+}
+
+struct gcp_rules *probe_rules_initial(const struct probe_opts *o)
+{
+	char err[600];
+
+	if (!o->rules_path)
+		return NULL;
+	struct gcp_rules *r = probe_rules_load(o->rules_path, err, sizeof(err));
+	if (!r)
+		probe_msg("error", "%s", err);
+	return r;
 }
 
 bool probe_stats_wanted(const struct probe_opts *o)

@@ -72,6 +72,9 @@ bool probe_hup_take(void);
 
 /* Reload --rules / [rules] file= into every engine (the old set stays on error). */
 void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, unsigned n);
+/* --rules at start: the compiled set (caller sets it on every engine and
+ * frees it), or NULL after one error line; NULL without --rules too. */
+struct gcp_rules *probe_rules_initial(const struct probe_opts *o);
 
 /* Reopen a file output (log rotation): append to a fresh file of the same name. */
 

@@ -788,6 +788,7 @@ int probe_run_workers(const struct probe_opts *o)
 	struct shared sh = { .count = o->count };
 	char err[512] = "";
 	int status = 1, rc = 0;
+	struct gcp_rules *rules = NULL;
 
 	pthread_mutex_init(&sh.lock, NULL);
 	if (!caps || !wk) {
@@ -820,6 +821,9 @@ int probe_run_workers(const struct probe_opts *o)
 		goto out;
 	}
 
+	/* Before the sinks: a bad rules file must not start an output file. */
+	if (o->rules_path && !(rules = probe_rules_initial(o)))
+		goto out;
 	if (probe_open_sinks(o, &sh.set))
 		goto out;
 	sh.sinks_open = true;
@@ -844,6 +848,8 @@ int probe_run_workers(const struct probe_opts *o)
 		}
 		gcp_engine_subscribe(w->eng, o->types, on_record, w);
 	}
+	for (unsigned i = 0; rules && i < nw; i++)
+		gcp_engine_set_rules(wk[i].eng, rules);
 
 	svc = (struct svc){ .o = o, .wk = wk, .nw = nw, .nq = nq, .caps = caps, .lb = lb,
 			    .sh = &sh };
@@ -933,6 +939,7 @@ out_close:
 	if (sh.sinks_open && gcp_sinkset_close(&sh.set, o->stats ? stderr : NULL))
 		status = 1;
 out:
+	gcp_rules_free(rules); /* the engines keep their own references */
 	for (unsigned i = 0; wk && i < nw; i++) {
 		gcp_engine_destroy(wk[i].eng);
 		pthread_mutex_destroy(&wk[i].snap_lock); /* init or zeroed: both fine */

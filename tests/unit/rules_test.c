@@ -3,6 +3,7 @@
  * swapping rule sets into a running engine (also from another thread). */
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "conv.h"
@@ -231,7 +232,7 @@ struct swapper {
 	struct gcp_engine *e;
 	struct gcp_rules *set[3];
 	atomic_bool stop;
-	unsigned posts;
+	atomic_uint posts;
 };
 
 static void *swap_loop(void *arg)
@@ -239,8 +240,8 @@ static void *swap_loop(void *arg)
 	struct swapper *w = arg;
 
 	while (!atomic_load(&w->stop)) {
-		cr_assert_eq(gcp_engine_set_rules(w->e, w->set[w->posts % 3]), 0);
-		w->posts++;
+		cr_assert_eq(gcp_engine_set_rules(w->e, w->set[atomic_load(&w->posts) % 3]), 0);
+		atomic_fetch_add(&w->posts, 1);
 	}
 	return NULL;
 }
@@ -258,6 +259,10 @@ Test(rules, swap_from_another_thread)
 	w.set[1] = compile_ok("id=2 field=url pattern=/^\\//");
 	w.set[2] = NULL;
 	cr_assert_eq(pthread_create(&th, NULL, swap_loop, &w), 0);
+	/* Feed only once swaps are under way: on a busy machine the thread may
+	 * not have run before 200 short flows are done. */
+	while (atomic_load(&w.posts) == 0)
+		sched_yield();
 	for (unsigned i = 0; i < 200; i++) {
 		http_get(e, (uint8_t)(i % 200 + 2), "www.example.net", "/");
 		gcp_engine_flush(e);
@@ -273,7 +278,7 @@ Test(rules, swap_from_another_thread)
 	struct gcp_stats st = { .sz = sizeof(st) };
 
 	gcp_engine_stats(e, &st);
-	cr_expect_gt(w.posts, 0);
+	cr_expect_gt(atomic_load(&w.posts), 0);
 	cr_expect_geq(st.rules_swaps, 1);
 	gcp_engine_destroy(e);
 	sink_free(&s);
