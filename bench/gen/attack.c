@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_wire.h"
+
 #define FRAME_MAX 1514
 #define MSS 1448
 #define LEGIT_CONC 4        /* legitimate sessions in progress at once */
@@ -60,11 +62,7 @@ struct gen {
 
 static uint64_t rnd(struct gen *g)
 {
-	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return gen_splitmix64(&g->rng);
 }
 
 static uint32_t rnd_n(struct gen *g, uint32_t n)
@@ -80,49 +78,12 @@ static uint32_t rnd_ip(struct gen *g)
 
 /* ---- frames ------------------------------------------------------- */
 
-static uint8_t *put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	return put16(p + 2, v & 0xffff);
-}
-
-static void put32le(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* pcap record header + frame; time advances 1 us a packet. */
 static void write_frame(struct gen *g, unsigned len)
 {
-	uint8_t rh[16];
-
 	g->ts_ns += 1000;
-	put32le(rh, (uint32_t)(g->ts_ns / 1000000000ull));
-	put32le(rh + 4, (uint32_t)(g->ts_ns % 1000000000ull));
-	put32le(rh + 8, len);
-	put32le(rh + 12, len);
-	fwrite(rh, 1, sizeof(rh), g->out);
-	fwrite(g->frame, 1, len, g->out);
+	gen_pcap_record(g->out, g->ts_ns, g->frame, len);
 	g->emitted++;
-}
-
-static void ip4_csum(uint8_t *h)
-{
-	uint32_t s = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		s += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	put16(h + 10, ~s & 0xffff);
 }
 
 /* Ethernet + IPv4 header; frag is the flags/offset field. Returns the L4 start. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../common/payloads.h"
+#include "gen_wire.h"
 
 enum proto { P_HTTP, P_TLS, P_DNS, P_SMTP, P_POP3, P_IMAP, P_FTP, P_FTPDATA, P_BULK, P_RAW };
 enum profile { PR_ENTERPRISE, PR_IMIX, PR_64B, PR_SIZE };
@@ -53,11 +54,7 @@ struct gen {
 
 static uint64_t rnd(struct gen *g)
 {
-	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return gen_splitmix64(&g->rng);
 }
 
 static unsigned rnd_n(struct gen *g, unsigned n)
@@ -413,30 +410,6 @@ static void spawn_ftpdata(struct gen *g, const struct sess *ctl)
 
 /* ---- frames ----------------------------------------------------------- */
 
-static uint8_t *put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return p + 2;
-}
-
-static uint8_t *put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	return put16(p + 2, v & 0xffff);
-}
-
-static void ip4_csum(uint8_t *h)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	put16(h + 10, ~sum & 0xffff);
-}
-
 static uint8_t *put_eth(uint8_t *p, int dir, bool vlan, uint16_t vid, unsigned etype)
 {
 	static const uint8_t mac[2][6] = { { 0x02, 0, 0, 0, 0, 1 }, { 0x02, 0, 0, 0, 0, 2 } };
@@ -486,27 +459,14 @@ static unsigned hdr_len(const struct sess *s)
 	return n + (s->vlan ? 4 : 0) + (s->vxlan ? 50 : 0);
 }
 
-static void put32le(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void write_frame(struct gen *g, unsigned len)
 {
-	uint8_t rec[16];
-
 	if (len < 60) {
 		memset(g->frame + len, 0, 60 - len);
 		len = 60;
 	}
 	g->ts_ns += 200 + rnd_n(g, 1600); /* ~1 Mpps mean, jittered */
-	put32le(rec, (uint32_t)(g->ts_ns / 1000000000u));
-	put32le(rec + 4, (uint32_t)(g->ts_ns % 1000000000u));
-	put32le(rec + 8, len);
-	put32le(rec + 12, len);
-	fwrite(rec, 1, 16, g->out);
-	fwrite(g->frame, 1, len, g->out);
+	gen_pcap_record(g->out, g->ts_ns, g->frame, len);
 	g->emitted++;
 	g->bytes += len;
 }

@@ -138,20 +138,6 @@ fail:
 	return -1;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* The buffer out in one write: its records count as written, or all as errors. */
 static void file_drain(struct gcp_sink *s)
 {
@@ -159,7 +145,7 @@ static void file_drain(struct gcp_sink *s)
 
 	if (!f->blen)
 		return;
-	if (s->err || write_all(f->fd, f->buf, f->blen)) {
+	if (s->err || gcp_sink_write_all(f->fd, f->buf, f->blen)) {
 		if (!s->err)
 			s->err = errno ? errno : EIO;
 		s->st.dropped_error += f->pending;
@@ -184,7 +170,7 @@ static void file_write(struct gcp_sink *s, const struct gcp_sink_rec *r)
 	if (f->blen + n > OUT_BUF)
 		file_drain(s);
 	if (n > OUT_BUF) { /* larger than the buffer: straight out */
-		if (s->err || write_all(f->fd, p, n)) {
+		if (s->err || gcp_sink_write_all(f->fd, p, n)) {
 			if (!s->err)
 				s->err = errno ? errno : EIO;
 			s->st.dropped_error++;

@@ -194,20 +194,6 @@ static int new_file(struct rot *r)
 	return r->fd < 0 ? -1 : 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 /* Buffer to disk; on failure the file is cut back to its last whole record. */
 static void rot_drain(struct gcp_sink *s)
 {
@@ -215,7 +201,7 @@ static void rot_drain(struct gcp_sink *s)
 
 	if (!r->blen)
 		return;
-	if (r->fd < 0 || write_all(r->fd, r->buf, r->blen)) {
+	if (r->fd < 0 || gcp_sink_write_all(r->fd, r->buf, r->blen)) {
 		s->st.dropped_error += r->buf_recs;
 		if (r->fd >= 0 && ftruncate(r->fd, (off_t)r->file_bytes))
 			s->st.dropped_error += r->file_recs, r->file_recs = 0;
@@ -271,7 +257,7 @@ static void rot_write(struct gcp_sink *s, const struct gcp_sink_rec *rec)
 	if (r->blen + rec->mp_len > RBUF)
 		rot_drain(s);
 	if (rec->mp_len > RBUF) { /* larger than the buffer: straight out */
-		if (write_all(r->fd, rec->mp, rec->mp_len)) {
+		if (gcp_sink_write_all(r->fd, rec->mp, rec->mp_len)) {
 			s->st.dropped_error++;
 			if (ftruncate(r->fd, (off_t)r->file_bytes))
 				s->st.dropped_error += r->file_recs, r->file_recs = 0;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define JSON_BUF_MIN (64u * 1024u)
 #define JSON_BUF_MAX (256u * 1024u * 1024u)
@@ -68,6 +69,20 @@ int gcp_sink_render_json(const uint8_t *mp, size_t len, char **buf, size_t *cap)
 		*buf = p;
 		*cap = c;
 	}
+}
+
+int gcp_sink_write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
 }
 
 /* "stdout" is file:- ; otherwise "scheme:arg". */

@@ -69,6 +69,9 @@ struct gcp_sinkset {
 	uint64_t produced;
 };
 
+/* write(2) all of p (EINTR retried): 0, or -1 with errno set (0 on a zero-length write). */
+int gcp_sink_write_all(int fd, const uint8_t *p, size_t n);
+
 /* Opens each spec; def_msgpack: --format msgpack. One error line in err. */
 int gcp_sinkset_open(struct gcp_sinkset *set, const char *const *specs, unsigned n,
 		     bool def_msgpack, char *err, size_t errlen);

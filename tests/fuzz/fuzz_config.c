@@ -7,34 +7,18 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "options.h"
+#include "fuzz_memfd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const char *input_path(const uint8_t *data, size_t size)
-{
-	static char path[64];
-	static int fd = -1;
-
-	if (fd < 0) {
-		fd = memfd_create("fuzz_config", 0);
-		if (fd < 0)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
-	return path;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char arg0[] = "gcprobe", arg1[] = "--config";
-	char *argv[] = { arg0, arg1, (char *)input_path(data, size), NULL };
+	char *argv[] = { arg0, arg1, (char *)fuzz_input_path(data, size), NULL };
 	struct probe_opts o;
 
 	if (size > 65536)

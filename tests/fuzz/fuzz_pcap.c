@@ -7,29 +7,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz_engine.h"
+#include "fuzz_memfd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* The input as a file: one memfd, rewritten for each input. */
-static const char *input_path(const uint8_t *data, size_t size)
-{
-	static char path[64];
-	static int fd = -1;
-
-	if (fd < 0) {
-		fd = memfd_create("fuzz_pcap", 0);
-		if (fd < 0)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
-	return path;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct gcp_packet pkts[32];
 	int n;
 
-	if (gcp_capture_open_file(input_path(data, size), &cap) != 0) {
+	if (gcp_capture_open_file(fuzz_input_path(data, size), &cap) != 0) {
 		if (cap || !gcp_capture_error(NULL))
 			abort(); /* a failed open says why and returns nothing */
 		return 0;
