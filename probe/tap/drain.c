@@ -121,15 +121,6 @@ static void drained_path(const struct tap *t, char *p, size_t n)
 	snprintf(p, n, TAP_META_DIR "/%s.drained", t->meta.dev);
 }
 
-/* Wall clock now, in ns. */
-static uint64_t drain_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * Counters and time of the last drain. Before the first drain the period
  * starts at attach: the meta file's modification time.
@@ -180,7 +171,7 @@ static void prev_save(const struct tap *t, const uint64_t cur[GCP_TAP_ST__MAX], 
  */
 static void stats_delta(const struct tap *t, struct tap_inventory *inv)
 {
-	uint64_t prev[GCP_TAP_ST__MAX], cur[GCP_TAP_ST__MAX], since, now = drain_wall_ns();
+	uint64_t prev[GCP_TAP_ST__MAX], cur[GCP_TAP_ST__MAX], since, now = tap_wall_ns();
 
 	if (tap_stats_get(t, cur))
 		return;

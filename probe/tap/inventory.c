@@ -134,14 +134,6 @@ static void list_out(struct gcp_rb *rb, const char *key, enum inv_kind kind,
 	gcp_rb_end(rb);
 }
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void identity(struct gcp_rb *rb, const struct tap_ident *id)
 {
 	char host[256] = "unknown";
@@ -164,8 +156,8 @@ int tap_inv_encode(struct gcp_rb *rb, const struct tap_inventory *inv, const str
 		top = 1;
 	gcp_rb_reset(rb);
 	gcp_rb_kv_cstr(rb, "type", "inventory");
-	gcp_rb_kv_ts(rb, "ts", inv->ts_ns ? inv->ts_ns : wall_ns());
-	gcp_rb_kv_ts(rb, "ingest_ts", wall_ns());
+	gcp_rb_kv_ts(rb, "ts", inv->ts_ns ? inv->ts_ns : tap_wall_ns());
+	gcp_rb_kv_ts(rb, "ingest_ts", tap_wall_ns());
 	identity(rb, id);
 	gcp_rb_kv_cstr(rb, "tap", inv->dev);
 	gcp_rb_kv_cstr(rb, "tap_mode", inv->mode == TAP_MODE_XDP ? "xdp" : "tc");

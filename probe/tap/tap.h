@@ -10,8 +10,26 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "tap_common.h"
+
+/* Clocks of the tap code: wall time for record timestamps, monotonic for intervals. */
+static inline uint64_t tap_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline uint64_t tap_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 #define TAP_BPFFS "/sys/fs/bpf"
 #define TAP_PIN_ROOT TAP_BPFFS "/gcprobe/tap"

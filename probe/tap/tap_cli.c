@@ -346,29 +346,13 @@ static void inv_on_signal(int sig)
 	inv_stop = 1;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Sleep until the interval ends or a signal asks to stop. */
 static void wait_interval(uint32_t secs)
 {
-	uint64_t end = mono_ms() + (uint64_t)secs * 1000u;
+	uint64_t end = tap_mono_ms() + (uint64_t)secs * 1000u;
 	struct timespec nap = { 0, 50000000L };
 
-	while (!inv_stop && mono_ms() < end)
+	while (!inv_stop && tap_mono_ms() < end)
 		nanosleep(&nap, NULL);
 }
 
@@ -435,7 +419,7 @@ static int inventory_loop(struct tap *t, uint32_t interval, uint32_t count, uint
 		return tap_err(EXIT_RUNTIME, "out of memory");
 	}
 	for (uint32_t n = 0; !count || n < count; n++) {
-		uint64_t start = wall_ns();
+		uint64_t start = tap_wall_ns();
 		wait_interval(interval);
 		/* Fallback period; the drain knows the real one (last drain or attach). */
 		inv.ts_ns = start;

@@ -84,22 +84,6 @@ enum probe_action probe_taps_check(const struct probe_opts *o)
 	return PROBE_RUN;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int start_one(const struct probe_opts *o, struct run_tap *r, const char *spec,
 		     const struct tap_attach_opts *base)
 {
@@ -122,7 +106,7 @@ static int start_one(const struct probe_opts *o, struct run_tap *r, const char *
 		return -1;
 	}
 	r->opened = true;
-	r->start_ns = wall_ns();
+	r->start_ns = tap_wall_ns();
 	r->inv.interval_s = o->inventory_interval_s;
 	return 0;
 }
@@ -154,7 +138,7 @@ int probe_taps_start(const struct probe_opts *o)
 			return -1;
 		}
 	}
-	rt.next_ms = mono_ms() + (uint64_t)o->inventory_interval_s * 1000u;
+	rt.next_ms = tap_mono_ms() + (uint64_t)o->inventory_interval_s * 1000u;
 	return 0;
 }
 
@@ -185,7 +169,7 @@ static void drain_one(struct run_tap *r, gcp_record_cb cb, void *user)
 		r->warned = true;
 		return;
 	}
-	r->start_ns = wall_ns();
+	r->start_ns = tap_wall_ns();
 	if (!(rt.o->types & GCP_REC_INVENTORY))
 		return;
 	ident(rt.o, &id);
@@ -197,12 +181,12 @@ void probe_taps_drain(bool final, gcp_record_cb cb, void *user)
 {
 	if (!rt.n)
 		return;
-	uint64_t now = mono_ms();
+	uint64_t now = tap_mono_ms();
 	if (!final && (!rt.o->inventory_interval_s || now < rt.next_ms))
 		return;
 	for (unsigned i = 0; i < rt.n; i++)
 		drain_one(&rt.v[i], cb, user);
-	rt.next_ms = mono_ms() + (uint64_t)rt.o->inventory_interval_s * 1000u;
+	rt.next_ms = tap_mono_ms() + (uint64_t)rt.o->inventory_interval_s * 1000u;
 }
 
 void probe_taps_stop(void)
