@@ -11,6 +11,8 @@
 #define PROBE_MAX_PKTS 8     /* payload deliveries probed before giving up */
 #define PROBE_MAX_BYTES 4096 /* bytes kept while probes answer "maybe" */
 
+/* Point the context at f; its gcp_flow_info is filled when a dissector
+ * asks (most segments of an undissected flow never do). */
 struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f, uint64_t now)
 {
 	struct gcp_dissect_ctx *c = &e->ctx;
@@ -18,15 +20,49 @@ struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f,
 	c->eng = e;
 	c->flow = f;
 	c->now = now;
-	c->fi.flow_id = f->id;
-	c->fi.first_ts = f->first_ts;
+	c->fi_ok = false;
+	return c;
+}
+
+void gcp_engine_ctx_fill(struct gcp_dissect_ctx *c)
+{
+	const struct gcp_flow *f = c->flow;
+	const struct gcp_flow_meta *m = gcp_flow_meta(&c->eng->ft, f);
+
+	c->fi_ok = true;
+	c->fi.flow_id = m->id;
+	c->fi.first_ts = m->first_ts;
 	c->fi.cli = gcp_flow_cli(f);
 	c->fi.srv = gcp_flow_srv(f);
 	c->fi.cport = gcp_flow_cport(f);
 	c->fi.sport = gcp_flow_sport(f);
-	c->fi.ip_version = f->ip_version ? f->ip_version : f->key.ip_version;
-	c->fi.l4proto = f->l4proto ? f->l4proto : f->key.proto;
-	return c;
+	c->fi.ip_version = f->key.ip_version;
+	c->fi.l4proto = f->key.proto;
+}
+
+/* ---- cold state ------------------------------------------------------------- */
+
+struct gcp_flow_app *gcp_engine_flow_app(struct gcp_engine *e, struct gcp_flow *f)
+{
+	struct gcp_flow_app *ap = f->ap;
+
+	if (ap)
+		return ap;
+	ap = gcp_pool_zalloc(&e->ap_pool, sizeof(*ap));
+	if (!ap)
+		return NULL; /* counted in mem_limit_hits (pool fails) */
+	/* SYNs seen before the first payload left their sequence here. */
+	for (int dir = 0; dir < 2; dir++)
+		if (f->isn_set & (1u << dir))
+			gcp_reasm_set_isn(&ap->rd[dir], f->isn[dir]);
+	f->ap = ap;
+	return ap;
+}
+
+static void flow_app_free(struct gcp_engine *e, struct gcp_flow *f)
+{
+	gcp_pool_free(&e->ap_pool, f->ap, sizeof(*f->ap));
+	f->ap = NULL;
 }
 
 /* ---- pending tail ---------------------------------------------------------- */
@@ -92,17 +128,17 @@ static bool eligible(const struct gcp_engine *e, const struct gcp_dissector *d, 
 
 static void hs_release(struct gcp_engine *e, struct gcp_flow *f)
 {
-	gcp_hsid_stop(&e->hsid, &f->hs[0]);
-	gcp_hsid_stop(&e->hsid, &f->hs[1]);
+	gcp_hsid_stop(&e->hsid, &f->ap->hs[0]);
+	gcp_hsid_stop(&e->hsid, &f->ap->hs[1]);
 }
 
 /* Scan new in-order bytes of a direction; the flow's protocol once named. */
 static unsigned hs_step(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
 			uint32_t n)
 {
-	if (f->hs_app || !gcp_hsid_live(&e->hsid, &f->hs[dir]))
+	if (f->hs_app || !gcp_hsid_live(&e->hsid, &f->ap->hs[dir]))
 		return f->hs_app;
-	f->hs_app = (uint8_t)gcp_hsid_scan(&e->hsid, &f->hs[dir], d, n);
+	f->hs_app = (uint8_t)gcp_hsid_scan(&e->hsid, &f->ap->hs[dir], d, n);
 	if (f->hs_app)
 		hs_release(e, f);
 	return f->hs_app;
@@ -111,7 +147,7 @@ static unsigned hs_step(struct gcp_engine *e, struct gcp_flow *f, int dir, const
 /* Could a signature still name this direction? Then don't give up yet. */
 static bool hs_pending(const struct gcp_engine *e, const struct gcp_flow *f, int dir)
 {
-	return !f->hs_app && gcp_hsid_live(&e->hsid, &f->hs[dir]);
+	return !f->hs_app && gcp_hsid_live(&e->hsid, &f->ap->hs[dir]);
 }
 
 static const struct gcp_dissector *dissector_named(const char *name)
@@ -122,21 +158,24 @@ static const struct gcp_dissector *dissector_named(const char *name)
 	return NULL;
 }
 
+/* f->ap exists: every caller got there through gcp_engine_flow_app(). */
 static void attach(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_dissector *d)
 {
+	struct gcp_flow_app *ap = f->ap;
+
 	hs_release(e, f);
-	f->dis = d;
+	ap->dis = d;
 	f->app_state = GCP_APP_ACTIVE;
 	if (d->state_size) {
-		f->app = gcp_pool_zalloc(&e->pool, d->state_size);
-		if (!f->app) {
-			f->dis = NULL;
+		ap->app = gcp_pool_zalloc(&e->pool, d->state_size);
+		if (!ap->app) {
+			ap->dis = NULL;
 			f->app_state = GCP_APP_NONE;
 			return;
 		}
 	}
 	if (d->init)
-		d->init(f->app, &e->ctx);
+		d->init(ap->app, &e->ctx);
 }
 
 void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
@@ -144,7 +183,7 @@ void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
 {
 	unsigned l4 = f->key.proto == IPPROTO_TCP ? GCP_L4_TCP : GCP_L4_UDP;
 
-	if (f->app_state != GCP_APP_UNKNOWN || !eligible(e, d, l4))
+	if (f->app_state != GCP_APP_UNKNOWN || !eligible(e, d, l4) || !gcp_engine_flow_app(e, f))
 		return;
 	gcp_engine_ctx(e, f, now);
 	attach(e, f, d);
@@ -205,14 +244,14 @@ static void finish_app(struct gcp_engine *e, struct gcp_flow *f, uint8_t status)
 	if (status == GCP_PARSE_ERROR)
 		e->dissector_errors++;
 	f->app_state = GCP_APP_DONE;
-	pending_drop(e, &f->pend[0]);
-	pending_drop(e, &f->pend[1]);
+	pending_drop(e, &f->ap->pend[0]);
+	pending_drop(e, &f->ap->pend[1]);
 }
 
 static uint8_t call_parse(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
 			  uint32_t n, unsigned flags, struct gcp_parse_result *res)
 {
-	*res = f->dis->parse(f->app, &e->ctx, dir, d, n, flags);
+	*res = f->ap->dis->parse(f->ap->app, &e->ctx, dir, d, n, flags);
 	if (res->consumed > n)
 		res->consumed = n;
 	if (res->status != GCP_PARSE_OK)
@@ -225,16 +264,15 @@ static void feed_gap(struct gcp_engine *e, struct gcp_flow *f, int dir, uint32_t
 {
 	struct gcp_parse_result res;
 
-	if (f->pend[dir].len)
-		f->pend[dir].len = 0;
-	f->pend[dir].needed = 0;
+	f->ap->pend[dir].len = 0;
+	f->ap->pend[dir].needed = 0;
 	call_parse(e, f, dir, NULL, len, GCP_PF_GAP, &res);
 }
 
 static void feed_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
 			uint32_t n)
 {
-	struct gcp_pending *pd = &f->pend[dir];
+	struct gcp_pending *pd = &f->ap->pend[dir];
 	struct gcp_parse_result res;
 
 	if (pd->len == 0) {
@@ -271,7 +309,7 @@ static void feed_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, const
 static void probe_stream(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
 			 uint32_t n)
 {
-	struct gcp_pending *pd = &f->pend[dir];
+	struct gcp_pending *pd = &f->ap->pend[dir];
 	const uint8_t *pd_data = d;
 	uint32_t pd_n = n;
 	unsigned app = hs_step(e, f, dir, d, n);
@@ -327,8 +365,8 @@ static void deliver(void *arg, const uint8_t *d, uint32_t n)
 		if (!d) {
 			/* A hole before we know the protocol: stop looking. */
 			f->app_state = GCP_APP_NONE;
-			pending_drop(e, &f->pend[dir]);
-			gcp_hsid_stop(&e->hsid, &f->hs[dir]);
+			pending_drop(e, &f->ap->pend[dir]);
+			gcp_hsid_stop(&e->hsid, &f->ap->hs[dir]);
 			return;
 		}
 		probe_stream(e, f, dir, d, n);
@@ -338,7 +376,7 @@ static void deliver(void *arg, const uint8_t *d, uint32_t n)
 		if (d)
 			hs_step(e, f, dir, d, n);
 		else
-			gcp_hsid_stop(&e->hsid, &f->hs[dir]);
+			gcp_hsid_stop(&e->hsid, &f->ap->hs[dir]);
 		return;
 	case GCP_APP_ACTIVE:
 		if (!d)
@@ -354,7 +392,7 @@ static void deliver(void *arg, const uint8_t *d, uint32_t n)
 /* Once every byte before FIN was delivered, tell the dissector. */
 static void maybe_fin(struct gcp_engine *e, struct gcp_flow *f, int dir)
 {
-	struct gcp_reasm_dir *rd = &f->rd[dir];
+	struct gcp_reasm_dir *rd = &f->ap->rd[dir];
 	struct gcp_parse_result res;
 
 	if (!gcp_reasm_complete(rd) || (f->fin_sent & (1u << dir)))
@@ -363,36 +401,51 @@ static void maybe_fin(struct gcp_engine *e, struct gcp_flow *f, int dir)
 	if (f->app_state != GCP_APP_ACTIVE)
 		return;
 	/* Bytes still pending are offered one last time with FIN. */
-	struct gcp_pending *pd = &f->pend[dir];
+	struct gcp_pending *pd = &f->ap->pend[dir];
 
 	call_parse(e, f, dir, pd->len ? pd->buf : NULL, pd->len, GCP_PF_FIN, &res);
 	if (f->app_state == GCP_APP_ACTIVE)
 		pd->len = 0;
 }
 
+/* A SYN's sequence number: into reassembly, or kept on the hot flow
+ * until the flow carries data (most flows of a scan never do). */
+static void note_isn(struct gcp_flow *f, int dir, uint32_t next_seq)
+{
+	if (f->ap) {
+		if (!f->ap->rd[dir].init)
+			gcp_reasm_set_isn(&f->ap->rd[dir], next_seq);
+	} else if (!(f->isn_set & (1u << dir))) {
+		f->isn[dir] = next_seq;
+		f->isn_set |= 1u << dir;
+	}
+}
+
 void gcp_engine_tcp_segment(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_pkt *p,
 			    int dir)
 {
-	struct gcp_reasm_dir *rd = &f->rd[dir];
 	uint32_t seq = p->tcp_seq;
 	bool fin = p->tcp_flags & GCP_TH_FIN;
 
 	if (p->tcp_flags & GCP_TH_SYN) {
 		seq++; /* the SYN occupies one sequence number (RFC 9293 3.4) */
-		if (!rd->init)
-			gcp_reasm_set_isn(rd, seq);
+		note_isn(f, dir, seq);
 	}
 	if (!p->payload_len && !fin)
 		return;
 	if (p->tcp_flags & GCP_TH_RST)
 		return; /* data on RST is not delivered by real stacks */
+	struct gcp_flow_app *ap = gcp_engine_flow_app(e, f);
 	struct gcp_reasm_seg_info info = { 0 };
 
+	if (!ap)
+		return;
 	gcp_engine_ctx(e, f, p->ts_ns);
 	e->ctx.dir = dir;
-	gcp_reasm_segment(&e->reasm, rd, seq, p->payload, p->payload_len, fin, deliver, e, &info);
-	f->retrans += info.retrans;
-	f->ooo += info.out_of_order;
+	gcp_reasm_segment(&e->reasm, &ap->rd[dir], seq, p->payload, p->payload_len, fin, deliver,
+			  e, &info);
+	ap->retrans += info.retrans;
+	ap->ooo += info.out_of_order;
 	maybe_fin(e, f, dir);
 }
 
@@ -401,6 +454,8 @@ void gcp_engine_udp_datagram(struct gcp_engine *e, struct gcp_flow *f, const str
 {
 	struct gcp_parse_result res;
 
+	if (!gcp_engine_flow_app(e, f))
+		return;
 	gcp_engine_ctx(e, f, p->ts_ns);
 	e->ctx.dir = dir;
 	if (f->app_state == GCP_APP_UNKNOWN) {
@@ -415,33 +470,50 @@ void gcp_engine_udp_datagram(struct gcp_engine *e, struct gcp_flow *f, const str
 		call_parse(e, f, dir, p->payload, p->payload_len, 0, &res);
 }
 
-void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f)
+/* Reassembly drained, the dissector told of FIN where it was not yet. */
+static void app_end_tcp(struct gcp_engine *e, struct gcp_flow *f)
 {
-	gcp_engine_ctx(e, f, f->last_ts);
-	if (f->key.proto == IPPROTO_TCP) {
-		for (int dir = 0; dir < 2; dir++) {
-			e->ctx.dir = dir;
-			if (!e->silent)
-				gcp_reasm_flush(&e->reasm, &f->rd[dir], deliver, e);
-			gcp_reasm_release(&e->reasm, &f->rd[dir]);
-			if (!e->silent && f->app_state == GCP_APP_ACTIVE &&
-			    !(f->fin_sent & (1u << dir))) {
-				struct gcp_parse_result res;
-				struct gcp_pending *pd = &f->pend[dir];
+	struct gcp_flow_app *ap = f->ap;
 
-				f->fin_sent |= 1u << dir;
-				call_parse(e, f, dir, pd->len ? pd->buf : NULL, pd->len,
-					   GCP_PF_FIN, &res);
-			}
+	for (int dir = 0; dir < 2; dir++) {
+		e->ctx.dir = dir;
+		if (!e->silent)
+			gcp_reasm_flush(&e->reasm, &ap->rd[dir], deliver, e);
+		gcp_reasm_release(&e->reasm, &ap->rd[dir]);
+		if (!e->silent && f->app_state == GCP_APP_ACTIVE && !(f->fin_sent & (1u << dir))) {
+			struct gcp_parse_result res;
+			struct gcp_pending *pd = &ap->pend[dir];
+
+			f->fin_sent |= 1u << dir;
+			call_parse(e, f, dir, pd->len ? pd->buf : NULL, pd->len, GCP_PF_FIN, &res);
 		}
 	}
-	if (f->dis) {
-		if (f->dis->fini)
-			f->dis->fini(f->app, &e->ctx);
-		gcp_pool_free(&e->pool, f->app, f->dis->state_size);
-		f->app = NULL;
+}
+
+/* Flow end: everything hanging off f->ap is released with it. Call
+ * after the records that read it (the tcp record does). */
+void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f)
+{
+	struct gcp_flow_app *ap = f->ap;
+
+	if (!ap)
+		return;
+	gcp_engine_ctx(e, f, f->last_ts);
+	if (f->key.proto == IPPROTO_TCP)
+		app_end_tcp(e, f);
+	if (ap->dis) {
+		if (ap->dis->fini)
+			ap->dis->fini(ap->app, &e->ctx);
+		gcp_pool_free(&e->pool, ap->app, ap->dis->state_size);
+		ap->app = NULL;
 	}
-	pending_drop(e, &f->pend[0]);
-	pending_drop(e, &f->pend[1]);
+	pending_drop(e, &ap->pend[0]);
+	pending_drop(e, &ap->pend[1]);
 	hs_release(e, f);
+}
+
+void gcp_engine_app_release(struct gcp_engine *e, struct gcp_flow *f)
+{
+	if (f->ap)
+		flow_app_free(e, f);
 }

@@ -866,15 +866,24 @@ void gcp_decoder_expire(struct gcp_decoder *d, uint64_t now_ns)
 
 int gcp_decode(struct gcp_decoder *d, const struct gcp_packet *in, struct gcp_pkt *out)
 {
+	static const struct gcp_pkt zero;
 	struct dctx x = { .d = d, .pkt = out };
 	int r;
 
-	memset(out, 0, sizeof(*out));
+	*out = zero; /* plain stores: memset's rep stos costs more at this size */
 	out->ts_ns = in->ts_ns;
 	out->wire_len = in->wirelen;
 	if (!in->data)
 		return dec_trunc(&x);
-	r = dec_link(&x, in->linktype, in->data, in->caplen);
+	if (in->linktype == GCP_LINK_ETHERNET && in->caplen >= 14 + 20 &&
+	    gcp_be16(in->data + 12) == ETH_IPV4) {
+		/* Untagged Ethernet + IPv4, most of any mirror port: what
+		 * dec_eth() would do, without the link-layer dispatch. */
+		x.eth_layer = 1;
+		r = dec_ip4(&x, in->data + 14, in->caplen - 14);
+	} else {
+		r = dec_link(&x, in->linktype, in->data, in->caplen);
+	}
 	if (out->tunnel != GCP_TUN_NONE && (r == GCP_DEC_OK || r == GCP_DEC_HELD))
 		d->st.tunnels++;
 	return r;

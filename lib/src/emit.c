@@ -28,6 +28,7 @@ static void common_keys(struct gcp_engine *e, const struct gcp_flow *f, enum gcp
 			uint64_t ts_ns)
 {
 	struct gcp_rb *rb = &e->rb;
+	const struct gcp_flow_meta *m = gcp_flow_meta(&e->ft, f);
 	int ver = f->key.ip_version;
 
 	gcp_rb_kv_cstr(rb, "type", gcp_record_type_name(type));
@@ -43,16 +44,16 @@ static void common_keys(struct gcp_engine *e, const struct gcp_flow *f, enum gcp
 	gcp_rb_kv_uint(rb, "src_port", gcp_flow_cport(f));
 	kv_addr(rb, "dst_ip", gcp_flow_srv(f), ver);
 	gcp_rb_kv_uint(rb, "dst_port", gcp_flow_sport(f));
-	gcp_rb_kv_uint(rb, "flow_id", f->id);
-	if (f->nvlan) {
+	gcp_rb_kv_uint(rb, "flow_id", m->id);
+	if (m->nvlan) {
 		gcp_rb_key(rb, "vlan");
 		gcp_rb_array_begin(rb);
-		for (unsigned i = 0; i < f->nvlan && i < GCP_MAX_VLAN; i++)
-			gcp_rb_uint(rb, f->vlan[i]);
+		for (unsigned i = 0; i < m->nvlan && i < GCP_MAX_VLAN; i++)
+			gcp_rb_uint(rb, m->vlan[i]);
 		gcp_rb_end(rb);
 	}
-	if (f->has_vni)
-		gcp_rb_kv_uint(rb, "vni", f->vni);
+	if (m->has_vni)
+		gcp_rb_kv_uint(rb, "vni", f->key.vni);
 	const char *tenant = gcp_tenant_of(e, f);
 	if (tenant)
 		gcp_rb_kv_cstr(rb, "tenant", tenant);
@@ -89,47 +90,58 @@ void gcp_engine_record_end(struct gcp_engine *e, enum gcp_record_type type, uint
 
 static void tcp_record(struct gcp_engine *e, const struct gcp_flow *f)
 {
-	struct gcp_rb *rb = gcp_engine_record_begin(e, f, GCP_REC_TCP, f->first_ts);
+	const struct gcp_flow_meta *m = gcp_flow_meta(&e->ft, f);
+	struct gcp_rb *rb = gcp_engine_record_begin(e, f, GCP_REC_TCP, m->first_ts);
+	static const struct gcp_flow_app none; /* a flow that never carried payload */
+	const struct gcp_flow_app *ap = f->ap ? f->ap : &none;
 
 	if (!rb)
 		return;
 	gcp_rb_kv_cstr(rb, "state", gcp_tcp_conn_state(f));
-	gcp_rb_kv_uint(rb, "conn_count", f->conn_count);
+	gcp_rb_kv_uint(rb, "conn_count", m->conn_count);
 	gcp_rb_kv_uint(rb, "session_bytes", f->bytes[0] + f->bytes[1]);
 	gcp_rb_key(rb, "duration");
-	gcp_rb_double(rb, (double)(f->last_ts - f->first_ts) / 1e9);
+	gcp_rb_double(rb, (double)(f->last_ts - m->first_ts) / 1e9);
 	gcp_rb_kv_uint(rb, "pkts_c2s", f->pkts[0]);
 	gcp_rb_kv_uint(rb, "pkts_s2c", f->pkts[1]);
 	gcp_rb_kv_uint(rb, "bytes_c2s", f->bytes[0]);
 	gcp_rb_kv_uint(rb, "bytes_s2c", f->bytes[1]);
-	gcp_rb_kv_uint(rb, "payload_c2s", f->payload[0]);
-	gcp_rb_kv_uint(rb, "payload_s2c", f->payload[1]);
-	gcp_rb_kv_uint(rb, "retrans", f->retrans);
-	gcp_rb_kv_uint(rb, "out_of_order", f->ooo);
-	gcp_rb_kv_uint(rb, "missed_bytes", f->rd[0].missed + f->rd[1].missed);
-	if (f->dis)
-		gcp_rb_kv_cstr(rb, "app", f->dis->name);
+	gcp_rb_kv_uint(rb, "payload_c2s", ap->payload[0]);
+	gcp_rb_kv_uint(rb, "payload_s2c", ap->payload[1]);
+	gcp_rb_kv_uint(rb, "retrans", ap->retrans);
+	gcp_rb_kv_uint(rb, "out_of_order", ap->ooo);
+	gcp_rb_kv_uint(rb, "missed_bytes", ap->rd[0].missed + ap->rd[1].missed);
+	if (ap->dis)
+		gcp_rb_kv_cstr(rb, "app", ap->dis->name);
 	else if (f->hs_app)
 		gcp_rb_kv_cstr(rb, "app", gcp_hsid_name(f->hs_app));
-	gcp_engine_record_end(e, GCP_REC_TCP, f->id);
+	gcp_engine_record_end(e, GCP_REC_TCP, m->id);
 }
 
 void gcp_engine_flow_end(void *arg, struct gcp_flow *f)
 {
 	struct gcp_engine *e = arg;
+	uint64_t first_ts = gcp_flow_meta(&e->ft, f)->first_ts;
 
-	if (f->first_ts > e->now_ns)
-		e->now_ns = f->first_ts;
+	if (first_ts > e->now_ns)
+		e->now_ns = first_ts;
 	gcp_engine_app_end(e, f);
 	if (f->key.proto == IPPROTO_TCP)
 		tcp_record(e, f);
+	gcp_engine_app_release(e, f);
 }
 
 /* ---- services for dissectors ---------------------------------------------- */
 
 const struct gcp_flow_info *gcp_dctx_flow(const struct gcp_dissect_ctx *ctx)
 {
-	return &ctx->fi;
+	/* The context is the engine's own, mutable object: filling it on
+	 * first use keeps the signature dissectors rely on. */
+	struct gcp_dissect_ctx *c = (struct gcp_dissect_ctx *)ctx;
+
+	if (!c->fi_ok)
+		gcp_engine_ctx_fill(c);
+	return &c->fi;
 }
 
 uint64_t gcp_dctx_now(const struct gcp_dissect_ctx *ctx)
@@ -162,7 +174,7 @@ void gcp_dctx_record_end(struct gcp_dissect_ctx *ctx)
 	if (!ctx->in_record)
 		return;
 	ctx->in_record = false;
-	gcp_engine_record_end(ctx->eng, ctx->rec_type, ctx->flow->id);
+	gcp_engine_record_end(ctx->eng, ctx->rec_type, gcp_dctx_flow(ctx)->flow_id);
 }
 
 void gcp_dctx_anomaly(struct gcp_dissect_ctx *ctx)

@@ -98,11 +98,23 @@ static uint64_t pool_heap(uint64_t limit)
 	return limit / GCP_POOL_OVERHEAD_DEN * GCP_POOL_OVERHEAD_NUM;
 }
 
+/* The cold-state pool: one block per flow at most, so it never refuses
+ * while malloc does not. Blocks are the pool's power-of-two classes. */
+static uint64_t ap_pool_limit(const struct gcp_engine_opts *o)
+{
+	uint64_t block = 1u << GCP_POOL_MIN_SHIFT;
+
+	while (block < sizeof(struct gcp_flow_app))
+		block <<= 1;
+	return block * o->max_flows;
+}
+
 /* Worst-case heap of an engine with resolved options (see gcprobe.h). */
 static uint64_t mem_budget(const struct gcp_engine_opts *o)
 {
 	return sizeof(struct gcp_engine) + gcp_frag_mem(o->max_frag_datagrams) +
 	       gcp_flow_table_mem(o->max_flows, o->conn_window_s) +
+	       pool_heap(ap_pool_limit(o)) +
 	       (o->hs_ident == 1 ? gcp_hsid_mem(o->hs_streams) : 0) +
 	       pool_heap(o->reasm_total_bytes) + pool_heap(o->app_mem_bytes) +
 	       GCP_RB_MAX_BYTES + gcp_expect_table_mem();
@@ -127,9 +139,10 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	if (!out)
 		return GCP_ERR_INVAL;
 	*out = NULL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
+	/* Aligned: the staging area holds cache-line aligned probes. */
+	if (posix_memalign((void **)&e, 64, sizeof(*e)) != 0)
 		return GCP_ERR_NOMEM;
+	memset(e, 0, sizeof(*e));
 	atomic_init(&e->rules.next, NULL);
 	rc = take_opts(e, opts);
 	if (!rc)
@@ -154,6 +167,7 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	e->rb_ok = true;
 	gcp_pool_init(&e->pool, e->opts.app_mem_bytes);
 	gcp_pool_init(&e->reasm_pool, e->opts.reasm_total_bytes);
+	gcp_pool_init(&e->ap_pool, ap_pool_limit(&e->opts));
 	gcp_reasm_init(&e->reasm, &e->reasm_pool, e->opts.reasm_flow_bytes,
 		       e->opts.reasm_total_bytes);
 	gcp_rules_run_init(&e->rules);
@@ -161,6 +175,7 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	if (e->opts.hs_ident == 1)
 		(void)gcp_hsid_init(&e->hsid, e->opts.hs_streams);
 	e->sub_mask = 0;
+	e->next_tick_ns = NS_PER_S; /* last_tick_s is 0 */
 	e->mem_budget = mem_budget(&e->opts);
 	*out = e;
 	return GCP_OK;
@@ -189,9 +204,27 @@ void gcp_engine_destroy(struct gcp_engine *e)
 		gcp_rb_fini(&e->rb);
 	gcp_pool_fini(&e->pool);
 	gcp_pool_fini(&e->reasm_pool);
+	gcp_pool_fini(&e->ap_pool);
 	free(e);
 }
 
+/* Does some subscribed record need the payload of l4 flows dissected?
+ * A tcp record names the protocol Hyperscan found, so it needs it too. */
+static bool app_wanted(const struct gcp_engine *e, unsigned l4)
+{
+	if (l4 == GCP_L4_TCP && (e->sub_mask & GCP_REC_TCP) && e->hsid.db)
+		return true;
+	for (unsigned i = 0; i < gcp_dissector_count; i++) {
+		const struct gcp_dissector *d = gcp_dissectors[i];
+
+		if ((d->l4_mask & l4) && (d->record_types & e->sub_mask))
+			return true;
+	}
+	return false;
+}
+
+/* Flows created while nothing wants their payload are never dissected
+ * (a later subscription applies to new flows). */
 int gcp_engine_subscribe(struct gcp_engine *e, unsigned mask, gcp_record_cb cb, void *user)
 {
 	if (!e || (mask & ~(unsigned)GCP_REC_ALL))
@@ -199,6 +232,8 @@ int gcp_engine_subscribe(struct gcp_engine *e, unsigned mask, gcp_record_cb cb, 
 	e->sub_mask = cb ? mask : 0;
 	e->cb = cb;
 	e->cb_user = user;
+	e->app_tcp = app_wanted(e, GCP_L4_TCP);
+	e->app_udp = app_wanted(e, GCP_L4_UDP);
 	return GCP_OK;
 }
 
@@ -222,16 +257,26 @@ static void take_rules(struct gcp_engine *e)
 
 /* ---- timers ----------------------------------------------------------- */
 
+/* now_ns never falls below the last tick's second, so entering a new
+ * second is reaching the next one. */
+static bool tick_due(const struct gcp_engine *e, uint64_t ts)
+{
+	return ts > e->now_ns && ts >= e->next_tick_ns;
+}
+
+/* The clock follows packet time; flows and fragments expire when it
+ * enters a new second. */
 static void advance_clock(struct gcp_engine *e, uint64_t ts)
 {
 	if (ts <= e->now_ns)
 		return; /* reordered capture: the clock never runs backwards */
 	e->now_ns = ts;
+	if (ts < e->next_tick_ns)
+		return;
 	uint64_t sec = ts / NS_PER_S;
 
-	if (sec == e->last_tick_s)
-		return;
 	e->last_tick_s = sec;
+	e->next_tick_ns = (sec + 1) * NS_PER_S;
 	gcp_flow_expire(&e->ft, ts, gcp_engine_flow_end, e);
 	gcp_decoder_expire(&e->dec, ts);
 }
@@ -256,60 +301,104 @@ int gcp_engine_flush(struct gcp_engine *e)
 
 /* ---- packet path -------------------------------------------------------- */
 
-static void note_new_flow(struct gcp_flow *f, const struct gcp_pkt *p)
-{
-	f->tunnel = p->tunnel;
-	f->has_vni = p->has_vni;
-	f->vni = p->vni;
-	f->nvlan = p->nvlan;
-	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
-}
+/*
+ * A burst goes through in two passes over at most GCP_STAGE_MAX frames:
+ *  1. decode every frame into its slot, build its flow key and hash, and
+ *     prefetch its index bucket;
+ *  2. per packet, prefetch the flow of the packet a few places ahead
+ *     (its bucket is in cache by now), then look up or create the flow,
+ *     update it and hand the payload on.
+ * Records come out exactly as if each frame went through alone: a stage
+ * ends before the frame whose time enters a new second (timers run
+ * between frames, before the decoder sees that frame), and after a
+ * reassembled IP datagram (it lives in the decoder until the next
+ * decode). Nothing in pass 2 feeds back into decoding.
+ */
+#define PREFETCH_AHEAD 4
 
-static void process_pkt(struct gcp_engine *e, const struct gcp_pkt *p)
+static void flow_packet(struct gcp_engine *e, struct gcp_stage_slot *s)
 {
+	const struct gcp_pkt *p = &s->p;
 	bool created = false;
 	int dir = 0;
-
-	if (p->l4proto != IPPROTO_TCP && p->l4proto != IPPROTO_UDP)
-		return;
-	struct gcp_flow *f = gcp_flow_lookup(&e->ft, p, &dir, &created, gcp_engine_flow_end, e);
+	struct gcp_flow *f = gcp_flow_lookup_probe(&e->ft, p, &s->q, &dir, &created,
+						   gcp_engine_flow_end, e);
 
 	if (!f)
 		return;
 	if (created) {
-		note_new_flow(f, p);
+		if (!(p->l4proto == IPPROTO_TCP ? e->app_tcp : e->app_udp))
+			f->app_state = GCP_APP_DONE;
 		if (e->exp)
 			gcp_expect_on_new_flow(e, f, p->ts_ns);
 	}
 	gcp_flow_update(&e->ft, f, p, dir, e->opts.tcp_idle_s, e->opts.udp_idle_s,
 			e->opts.tcp_close_s);
+	if (p->payload_wire_len) {
+		struct gcp_flow_app *ap = gcp_engine_flow_app(e, f);
+
+		if (ap)
+			ap->payload[dir] += p->payload_wire_len;
+	}
 	if (p->l4proto == IPPROTO_TCP)
 		gcp_engine_tcp_segment(e, f, p, dir);
 	else if (p->payload_len)
 		gcp_engine_udp_datagram(e, f, p, dir);
 }
 
-static int feed_one(struct gcp_engine *e, const struct gcp_packet *in)
+static bool bad_packet(const struct gcp_packet *in)
 {
-	struct gcp_pkt p;
+	return !in || (!in->data && in->caplen);
+}
 
-	if (!in || (!in->data && in->caplen))
-		return GCP_ERR_INVAL;
-	e->pkts++;
-	e->bytes += in->wirelen;
-	advance_clock(e, in->ts_ns);
-	if (gcp_decode(&e->dec, in, &p) != GCP_DEC_OK)
-		return GCP_OK;
-	process_pkt(e, &p);
-	return GCP_OK;
+/* Pass 1 over up to GCP_STAGE_MAX frames; returns how many it took. */
+static unsigned stage_decode(struct gcp_engine *e, const struct gcp_packet *in, unsigned n)
+{
+	unsigned k = 0;
+
+	if (n > GCP_STAGE_MAX)
+		n = GCP_STAGE_MAX;
+	for (; k < n; k++) {
+		const struct gcp_packet *pk = &in[k];
+		struct gcp_stage_slot *s = &e->stage[k];
+
+		if (bad_packet(pk))
+			break;
+		if (tick_due(e, pk->ts_ns) && k)
+			break; /* timers first: the next stage starts with this frame */
+		advance_clock(e, pk->ts_ns);
+		e->pkts++;
+		e->bytes += pk->wirelen;
+		s->flow = gcp_decode(&e->dec, pk, &s->p) == GCP_DEC_OK &&
+			  (s->p.l4proto == IPPROTO_TCP || s->p.l4proto == IPPROTO_UDP);
+		if (s->flow) {
+			gcp_flow_probe_init(&e->ft, &s->p, &s->q);
+			gcp_flow_prefetch_bucket(&e->ft, &s->q);
+		}
+		if (s->p.flags & GCP_PKT_REASSEMBLED) {
+			k++;
+			break;
+		}
+	}
+	return k;
+}
+
+/* Pass 2, in arrival order. */
+static void stage_flows(struct gcp_engine *e, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++) {
+		unsigned a = i + PREFETCH_AHEAD;
+
+		if (a < k && e->stage[a].flow)
+			gcp_flow_prefetch_flow(&e->ft, &e->stage[a].q);
+		if (e->stage[i].flow)
+			flow_packet(e, &e->stage[i]);
+	}
 }
 
 int gcp_engine_feed(struct gcp_engine *e, const struct gcp_packet *in)
 {
-	if (!e)
-		return GCP_ERR_INVAL;
-	take_rules(e);
-	return feed_one(e, in);
+	return gcp_engine_feed_burst(e, in, 1);
 }
 
 int gcp_engine_feed_burst(struct gcp_engine *e, const struct gcp_packet *pkts, unsigned n)
@@ -317,14 +406,13 @@ int gcp_engine_feed_burst(struct gcp_engine *e, const struct gcp_packet *pkts, u
 	if (!e || (n && !pkts))
 		return GCP_ERR_INVAL;
 	take_rules(e);
-	for (unsigned i = 0; i < n; i++) {
-		/* Bring the next frame's headers in while this one is decoded. */
-		if (i + 1 < n)
-			__builtin_prefetch(pkts[i + 1].data);
-		int rc = feed_one(e, &pkts[i]);
+	for (unsigned i = 0; i < n;) {
+		unsigned k = stage_decode(e, pkts + i, n - i);
 
-		if (rc)
-			return rc;
+		stage_flows(e, k);
+		i += k;
+		if (i < n && bad_packet(&pkts[i]))
+			return GCP_ERR_INVAL;
 	}
 	return GCP_OK;
 }
@@ -366,7 +454,8 @@ int gcp_engine_stats(const struct gcp_engine *e, struct gcp_stats *out)
 	st.rules_hits_dropped = e->rules.st_dropped;
 	st.rules_swaps = e->rules.st_swaps;
 	st.frags_overlap = e->dec.st.frags_overlap;
-	st.mem_limit_hits = e->pool.fails + e->reasm_pool.fails + e->rb.st_oversize;
+	st.mem_limit_hits = e->pool.fails + e->reasm_pool.fails + e->ap_pool.fails +
+			    e->rb.st_oversize;
 	st.mem_budget = e->mem_budget;
 	st.records_failed = e->records_failed;
 	size_t n = out->sz < sizeof(st) ? out->sz : sizeof(st);

@@ -22,12 +22,23 @@ struct gcp_dissect_ctx {
 	struct gcp_flow_info fi;
 	uint64_t now;
 	int dir;               /* direction being delivered (reassembly callback) */
+	bool fi_ok;            /* fi describes flow (filled on first use) */
 	bool in_record;
 	enum gcp_record_type rec_type; /* of the record being built */
 	uint64_t exp_taken;    /* expect.c: entry of the flow being attached */
 };
 
 struct gcp_test_sink; /* records kept by the test-support context */
+
+/* Frames staged at once by gcp_engine_feed_burst(). */
+#define GCP_STAGE_MAX 64
+
+/* One staged frame: decoded, its flow key hashed, its bucket prefetched. */
+struct gcp_stage_slot {
+	struct gcp_pkt p;
+	struct gcp_flow_probe q;
+	bool flow;            /* a TCP/UDP packet that goes to the flow table */
+};
 
 struct gcp_engine {
 	struct gcp_engine_opts opts;
@@ -39,14 +50,17 @@ struct gcp_engine {
 	struct gcp_flow_table ft;
 	struct gcp_pool pool;         /* application memory (app_mem_bytes) */
 	struct gcp_pool reasm_pool;   /* out-of-order segments (reasm_total_bytes) */
+	struct gcp_pool ap_pool;      /* flows' cold state: one block per flow at most */
 	struct gcp_reasm reasm;
 	struct gcp_rb rb;
 	struct gcp_dissect_ctx ctx;   /* reused for every dissector call */
 	unsigned sub_mask;
+	bool app_tcp, app_udp;        /* a subscribed record needs TCP/UDP payload dissected */
 	gcp_record_cb cb;
 	void *cb_user;
 	uint64_t now_ns;
 	uint64_t last_tick_s;
+	uint64_t next_tick_ns;        /* start of the second after last_tick_s */
 	bool dec_ok, ft_ok, rb_ok;
 	bool silent;                  /* destroy: release flows, emit nothing */
 	/* Counters not kept by a module. */
@@ -62,6 +76,7 @@ struct gcp_engine {
 	struct gcp_rules_run rules;   /* content rules */
 	struct gcp_tenant_ent *tenants; /* tenant.c: sorted copy of opts.tenants */
 	unsigned ntenants;
+	struct gcp_stage_slot stage[GCP_STAGE_MAX];
 };
 
 /* app.c: application layer. */
@@ -69,13 +84,19 @@ void gcp_engine_tcp_segment(struct gcp_engine *e, struct gcp_flow *f, const stru
 			    int dir);
 void gcp_engine_udp_datagram(struct gcp_engine *e, struct gcp_flow *f, const struct gcp_pkt *p,
 			     int dir);
-/* Flow end: drain reassembly, finish the dissector, release memory. */
+/* Flow end: drain reassembly, finish the dissector, release its memory. */
 void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f);
+/* Then, after the records that read it: free the flow's cold state. */
+void gcp_engine_app_release(struct gcp_engine *e, struct gcp_flow *f);
+/* The flow's cold state, allocated on first use; NULL when the pool refuses. */
+struct gcp_flow_app *gcp_engine_flow_app(struct gcp_engine *e, struct gcp_flow *f);
 /* Attach dissector d to flow f without probing (expected flows). */
 void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
 			   const struct gcp_dissector *d, uint64_t now);
 /* Point the shared context at flow f. */
 struct gcp_dissect_ctx *gcp_engine_ctx(struct gcp_engine *e, struct gcp_flow *f, uint64_t now);
+/* Fill ctx->fi from its flow (gcp_dctx_flow() does when needed). */
+void gcp_engine_ctx_fill(struct gcp_dissect_ctx *c);
 
 /* tenant.c: VLAN/VNI -> tenant map. */
 int gcp_tenant_init(struct gcp_engine *e);

@@ -218,7 +218,7 @@ void gcp_expect_on_new_flow(struct gcp_engine *e, struct gcp_flow *f, uint64_t n
 	e->ctx.exp_taken = h;
 	gcp_engine_app_attach(e, f, x->dis, now_ns);
 	e->ctx.exp_taken = 0;
-	if (f->dis != x->dis)
+	if (!f->ap || f->ap->dis != x->dis)
 		put_free(t, idx); /* not subscribed or no memory: nobody owns it */
 }
 

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "dissect.h"
 
@@ -101,13 +104,43 @@ static uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
 	return fmix64(h);
 }
 
-/* The key is already canonical (a <= b), so hashing its bytes is
+/* 64 x 64 -> 128-bit multiply, folded (wyhash's "mum"). */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t load64(const uint8_t *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, 8);
+	return v;
+}
+
+/*
+ * The key is already canonical (a <= b), so hashing its bytes is
  * symmetric. The seed is the table's key: random per engine unless a
  * test fixes it, so nobody can craft keys that collide (hash flooding
- * would turn the linear-probing index into long scans). */
+ * would turn the index into long probe chains). Four independent
+ * folded multiplies over the 44 bytes (wyhash's construction): a third
+ * of the instructions of a word-at-a-time loop, on every packet.
+ */
 uint32_t gcp_flow_hash(const struct gcp_flow_table *t, const struct gcp_flow_key *k)
 {
-	uint64_t h = hash_bytes(k, sizeof(*k), t->hash_seed);
+	const uint8_t *b = (const uint8_t *)k;
+	uint64_t s = t->hash_seed;
+	uint32_t tail;
+
+	memcpy(&tail, b + 40, 4);
+	uint64_t x = mum(load64(b) ^ s ^ 0xa0761d6478bd642full, load64(b + 8) ^ 0xe7037ed1a0b428dbull);
+	uint64_t y = mum(load64(b + 16) ^ s ^ 0x8ebc6af09c88c6e3ull,
+			 load64(b + 24) ^ 0x589965cc75374cc3ull);
+	uint64_t z = mum(load64(b + 32) ^ s ^ 0x1d8e4e27c47d124full,
+			 ((uint64_t)tail | (44ull << 32)) ^ 0xeb44accab455d165ull);
+	uint64_t h = mum(x ^ y ^ 0xa0761d6478bd642full, z ^ s);
 
 	return (uint32_t)(h ^ (h >> 32));
 }
@@ -119,13 +152,32 @@ void gcp_flow_table_seed(struct gcp_flow_table *t, uint64_t seed)
 
 /* ---- key and orientation ------------------------------------------------ */
 
+static inline uint64_t load_be64(const uint8_t *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, 8);
+	return __builtin_bswap64(v);
+}
+
+/* memcmp(a, b, 16) < 0 without the call: two big-endian word compares. */
+static inline int addr_cmp(const struct gcp_addr *a, const struct gcp_addr *b)
+{
+	uint64_t a0 = load_be64(a->b), b0 = load_be64(b->b);
+
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	uint64_t a1 = load_be64(a->b + 8), b1 = load_be64(b->b + 8);
+
+	return a1 < b1 ? -1 : a1 > b1;
+}
+
 /* Builds the canonical key; returns whether the packet's sender is a. */
 static bool build_key(const struct gcp_pkt *p, struct gcp_flow_key *k)
 {
-	int c = memcmp(p->src.b, p->dst.b, sizeof(p->src.b));
+	int c = addr_cmp(&p->src, &p->dst);
 	bool src_is_a = c < 0 || (c == 0 && p->sport <= p->dport);
 
-	memset(k, 0, sizeof(*k));
 	k->a = src_is_a ? p->src : p->dst;
 	k->b = src_is_a ? p->dst : p->src;
 	k->pa = src_is_a ? p->sport : p->dport;
@@ -188,67 +240,131 @@ static bool sender_is_client(const struct gcp_pkt *p, bool *syn_first)
 	return true;
 }
 
-/* ---- open-addressing index ---------------------------------------------- */
+/* ---- bucket index ------------------------------------------------------ */
 
 static uint32_t flow_ref(const struct gcp_flow_table *t, const struct gcp_flow *f)
 {
 	return (uint32_t)(f - t->flows) + 1;
 }
 
-/* Returns flow index + 1 or 0. Touches slots, then one flow per probe
- * whose stored hash matches. */
+/* The key has no padding (asserted above): compare it as words. */
+static inline bool key_eq(const struct gcp_flow_key *x, const struct gcp_flow_key *y)
+{
+	const uint8_t *a = (const uint8_t *)x, *b = (const uint8_t *)y;
+	uint64_t d = 0, u, v;
+	uint32_t s, w;
+
+	for (int i = 0; i < 40; i += 8) {
+		memcpy(&u, a + i, 8);
+		memcpy(&v, b + i, 8);
+		d |= u ^ v;
+	}
+	memcpy(&s, a + 40, 4);
+	memcpy(&w, b + 40, 4);
+	return (d | (s ^ w)) == 0;
+}
+
+static inline uint32_t next_bucket(const struct gcp_flow_table *t, uint32_t b)
+{
+	return (b + 1) & t->bmask;
+}
+
+/* Bit i set: way i's signature is h (empty ways may match too: their
+ * ref is 0). SSE2 is in every x86-64; elsewhere a plain loop. */
+static inline unsigned sig_match(const struct gcp_ft_bucket *bk, uint32_t h)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_set1_epi32((int)h);
+	__m128i lo = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)bk->sig), v);
+	__m128i hi = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)bk->sig + 1), v);
+
+	return (unsigned)(_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+			  _mm_movemask_ps(_mm_castsi128_ps(hi)) << 4) & 0x7fu;
+#else
+	unsigned m = 0;
+
+	for (unsigned i = 0; i < GCP_FT_WAYS; i++)
+		m |= (unsigned)(bk->sig[i] == h) << i;
+	return m;
+#endif
+}
+
+/* Returns flow index + 1 or 0. Reads the signature line of each bucket
+ * on the probe path, then only flows whose signature matches. */
 static uint32_t idx_find(const struct gcp_flow_table *t, const struct gcp_flow_key *k, uint32_t h)
 {
-	uint32_t mask = t->nslots - 1;
+	for (uint32_t b = h & t->bmask;; b = next_bucket(t, b)) {
+		const struct gcp_ft_bucket *bk = &t->buckets[b];
 
-	for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-		uint32_t s = t->slots[i];
-		const struct gcp_flow *f;
+		for (unsigned m = sig_match(bk, h); m; m &= m - 1) {
+			uint32_t r = bk->ref[__builtin_ctz(m)];
 
-		if (s == 0)
+			if (r && key_eq(&t->flows[r - 1].key, k))
+				return r;
+		}
+		if (!bk->ovf)
 			return 0;
-		f = &t->flows[s - 1];
-		if (f->hash == h && memcmp(&f->key, k, sizeof(*k)) == 0)
-			return s;
 	}
 }
 
+static int free_way(const struct gcp_ft_bucket *bk)
+{
+	for (unsigned i = 0; i < GCP_FT_WAYS; i++)
+		if (!bk->ref[i])
+			return (int)i;
+	return -1;
+}
+
+/* There is always room: the index has more ways than the table flows. */
 static void idx_insert(struct gcp_flow_table *t, uint32_t ref, uint32_t h)
 {
-	uint32_t mask = t->nslots - 1;
-	uint32_t i = h & mask;
+	for (uint32_t b = h & t->bmask;; b = next_bucket(t, b)) {
+		struct gcp_ft_bucket *bk = &t->buckets[b];
+		int w = free_way(bk);
 
-	while (t->slots[i])
-		i = (i + 1) & mask;
-	t->slots[i] = ref;
+		if (w >= 0) {
+			bk->sig[w] = h;
+			bk->ref[w] = ref;
+			return;
+		}
+		bk->ovf++;
+	}
 }
 
-/* Is home slot k outside the cyclic range (i, j]? Then the entry at j
- * may move back to the hole at i. */
-static bool can_shift(uint32_t i, uint32_t j, uint32_t k)
-{
-	return i <= j ? (k <= i || k > j) : (k <= i && k > j);
-}
-
-/* Backward-shift deletion: no tombstones, probe chains stay short. */
 static void idx_remove(struct gcp_flow_table *t, const struct gcp_flow *f)
 {
-	uint32_t mask = t->nslots - 1;
-	uint32_t ref = flow_ref(t, f);
-	uint32_t i = f->hash & mask;
+	uint32_t ref = flow_ref(t, f), home = gcp_flow_hash(t, &f->key) & t->bmask;
 
-	while (t->slots[i] != ref)
-		i = (i + 1) & mask;
-	for (uint32_t j = i;;) {
-		j = (j + 1) & mask;
-		if (t->slots[j] == 0)
-			break;
-		if (can_shift(i, j, t->flows[t->slots[j] - 1].hash & mask)) {
-			t->slots[i] = t->slots[j];
-			i = j;
+	for (uint32_t b = home;; b = next_bucket(t, b)) {
+		struct gcp_ft_bucket *bk = &t->buckets[b];
+
+		for (unsigned i = 0; i < GCP_FT_WAYS; i++) {
+			if (bk->ref[i] != ref)
+				continue;
+			bk->ref[i] = 0;
+			bk->sig[i] = 0;
+			/* Its probe passed the buckets from home to here. */
+			for (uint32_t p = home; p != b; p = next_bucket(t, p))
+				t->buckets[p].ovf--;
+			return;
 		}
 	}
-	t->slots[i] = 0;
+}
+
+void gcp_flow_prefetch_flow(const struct gcp_flow_table *t, const struct gcp_flow_probe *q)
+{
+	const struct gcp_ft_bucket *bk = &t->buckets[q->hash & t->bmask];
+
+	for (unsigned m = sig_match(bk, q->hash); m; m &= m - 1) {
+		uint32_t r = bk->ref[__builtin_ctz(m)];
+
+		if (r) {
+			const struct gcp_flow *f = &t->flows[r - 1];
+
+			__builtin_prefetch(f);
+			__builtin_prefetch((const uint8_t *)f + 64);
+		}
+	}
 }
 
 /* ---- timing wheel ------------------------------------------------------- */
@@ -299,6 +415,12 @@ static void arm(struct gcp_flow_table *t, struct gcp_flow *f, uint64_t expire_ts
 {
 	uint64_t s;
 
+	/* A later expiry of a queued flow never needs a move: it is queued
+	 * no later than its old target, which is no later than the new. */
+	if (f->wheel_slot != 0 && expire_ts >= f->expire_ts) {
+		f->expire_ts = expire_ts;
+		return;
+	}
 	f->expire_ts = expire_ts;
 	s = target_s(f, t->wheel_now_s + 1);
 	/* Lazy: queued no later than needed, the slot walk moves it on. */
@@ -310,6 +432,7 @@ static void arm(struct gcp_flow_table *t, struct gcp_flow *f, uint64_t expire_ts
 
 /* ---- flow lifecycle ----------------------------------------------------- */
 
+/* Resets only the hot and meta parts: the cold part is the engine's. */
 static void flow_free(struct gcp_flow_table *t, struct gcp_flow *f)
 {
 	uint32_t ref = flow_ref(t, f);
@@ -317,6 +440,7 @@ static void flow_free(struct gcp_flow_table *t, struct gcp_flow *f)
 	idx_remove(t, f);
 	wheel_unlink(t, f);
 	memset(f, 0, sizeof(*f));
+	memset(gcp_flow_meta(t, f), 0, sizeof(struct gcp_flow_meta));
 	f->wheel_next = t->free_head;
 	t->free_head = ref;
 	t->count--;
@@ -347,9 +471,9 @@ static uint64_t new_id(struct gcp_flow_table *t)
 }
 
 /* Creation sequence number of a flow (inverts new_id), for flush order. */
-static uint64_t flow_seq(const struct gcp_flow_table *t, const struct gcp_flow *f)
+static uint64_t flow_seq(const struct gcp_flow_table *t, uint32_t i)
 {
-	return unfmix64(f->id) - t->id_salt;
+	return unfmix64(t->meta[i].id) - t->id_salt;
 }
 
 /* ---- conn_count window -------------------------------------------------- */
@@ -364,10 +488,15 @@ struct cw_key {
 
 _Static_assert(sizeof(struct cw_key) == 44, "cw key must have no padding");
 
+/* An entry names its key by the key's 64-bit keyed hash: the set index
+ * comes from the low bits, so two keys of one set that share all 64
+ * bits are needed to confuse them (about 2^-40 per lookup with 2^20
+ * sets), and 16 bytes instead of 56 keep the window to 68 MiB for a
+ * million flows. */
 struct cw_entry {
-	struct cw_key k;
+	uint64_t fp;      /* hash_bytes() of the cw_key */
 	uint32_t total;   /* sum of the entry's buckets; 0: free */
-	uint64_t last_b;  /* bucket number (second / width) of the newest bucket */
+	uint32_t last_b;  /* bucket number (second / width) of the newest bucket */
 };
 
 /*
@@ -443,19 +572,19 @@ static void cw_fini(struct gcp_conn_window *w)
 
 static bool cw_live(const struct gcp_conn_window *w, const struct cw_entry *e, uint64_t nb)
 {
-	return e->total && e->last_b + w->nbuckets > nb;
+	return e->total && (uint64_t)e->last_b + w->nbuckets > nb;
 }
 
 /* Finds the entry of k in its set, or claims a way for it. */
 static struct cw_entry *cw_get(struct gcp_flow_table *t, const struct cw_key *k, uint64_t nb)
 {
 	struct gcp_conn_window *w = t->cw;
-	uint32_t set = (uint32_t)hash_bytes(k, sizeof(*k), t->hash_seed ^ CW_HASH_SEED) &
-		       (w->nsets - 1);
+	uint64_t fp = hash_bytes(k, sizeof(*k), t->hash_seed ^ CW_HASH_SEED);
+	uint32_t set = (uint32_t)fp & (w->nsets - 1);
 	struct cw_entry *e = &w->ent[(size_t)set * CW_WAYS], *victim = NULL;
 
 	for (uint32_t i = 0; i < CW_WAYS; i++) {
-		if (e[i].total && memcmp(&e[i].k, k, sizeof(*k)) == 0)
+		if (e[i].total && e[i].fp == fp)
 			return &e[i];
 		if (!cw_live(w, &e[i], nb)) {
 			if (!victim || cw_live(w, victim, nb))
@@ -466,9 +595,9 @@ static struct cw_entry *cw_get(struct gcp_flow_table *t, const struct cw_key *k,
 	}
 	if (cw_live(w, victim, nb))
 		t->st_cw_evicted++;
-	victim->k = *k;
+	victim->fp = fp;
 	victim->total = 0;
-	victim->last_b = nb;
+	victim->last_b = (uint32_t)nb;
 	memset(&w->cnt[(size_t)(victim - w->ent) * w->nbuckets], 0, w->nbuckets * sizeof(*w->cnt));
 	return victim;
 }
@@ -490,11 +619,11 @@ static void cw_advance(struct gcp_conn_window *w, struct cw_entry *e, uint16_t *
 			cnt[b % w->nbuckets] = 0;
 		}
 	}
-	e->last_b = nb;
+	e->last_b = (uint32_t)nb;
 }
 
 /* Counts this connection and returns how many the window holds. */
-static uint32_t cw_count(struct gcp_flow_table *t, const struct gcp_flow *f)
+static uint32_t cw_count(struct gcp_flow_table *t, const struct gcp_flow *f, uint64_t first_ts)
 {
 	struct gcp_conn_window *w = t->cw;
 	struct cw_key k;
@@ -502,7 +631,7 @@ static uint32_t cw_count(struct gcp_flow_table *t, const struct gcp_flow *f)
 	uint16_t *cnt;
 	uint64_t nb;
 
-	if (!w || (f->l4proto != IPPROTO_TCP && f->l4proto != IPPROTO_UDP))
+	if (!w || (f->key.proto != IPPROTO_TCP && f->key.proto != IPPROTO_UDP))
 		return 1;
 	memset(&k, 0, sizeof(k));
 	k.cli = *gcp_flow_cli(f);
@@ -510,9 +639,9 @@ static uint32_t cw_count(struct gcp_flow_table *t, const struct gcp_flow *f)
 	k.port = gcp_flow_sport(f);
 	k.vni = f->key.vni;
 	k.vlan = f->key.vlan;
-	k.proto = f->l4proto;
-	k.ip_version = f->ip_version;
-	nb = f->first_ts / NS_PER_S / w->width_s;
+	k.proto = f->key.proto;
+	k.ip_version = f->key.ip_version;
+	nb = first_ts / NS_PER_S / w->width_s;
 	e = cw_get(t, &k, nb);
 	cnt = &w->cnt[(size_t)(e - w->ent) * w->nbuckets];
 	cw_advance(w, e, cnt, nb);
@@ -527,23 +656,43 @@ static uint32_t cw_count(struct gcp_flow_table *t, const struct gcp_flow *f)
 
 /* ---- init / fini -------------------------------------------------------- */
 
+/* Index buckets for a table: 7 ways each, at most 4 flows per bucket
+ * (57% load when the table is full). */
+static uint32_t nbuckets(uint32_t capacity)
+{
+	return pow2_ceil((capacity + 3) / 4);
+}
+
+static uint64_t cw_mem(uint32_t capacity, uint32_t conn_window_s)
+{
+	uint64_t entries = pow2_ceil(capacity / 2);
+	uint32_t width = (conn_window_s + CW_MAX_BUCKETS - 1) / CW_MAX_BUCKETS;
+	uint32_t nb = (conn_window_s + width - 1) / width;
+
+	if (entries < CW_MIN_ENTRIES)
+		entries = CW_MIN_ENTRIES;
+	return sizeof(struct gcp_conn_window) + entries * sizeof(struct cw_entry) +
+	       entries * nb * sizeof(uint16_t);
+}
+
 uint64_t gcp_flow_table_mem(uint32_t capacity, uint32_t conn_window_s)
 {
-	uint64_t n = (uint64_t)capacity * sizeof(struct gcp_flow) +
-		     (uint64_t)pow2_ceil(capacity * 2) * sizeof(uint32_t) +
+	uint64_t n = (uint64_t)capacity * (sizeof(struct gcp_flow) + sizeof(struct gcp_flow_meta)) +
+		     (uint64_t)nbuckets(capacity) * sizeof(struct gcp_ft_bucket) +
 		     (uint64_t)WHEEL_SIZE * sizeof(uint32_t);
 
-	if (conn_window_s) {
-		uint64_t entries = pow2_ceil(capacity / 2);
-		uint32_t width = (conn_window_s + CW_MAX_BUCKETS - 1) / CW_MAX_BUCKETS;
-		uint32_t nbuckets = (conn_window_s + width - 1) / width;
+	return n + (conn_window_s ? cw_mem(capacity, conn_window_s) : 0);
+}
 
-		if (entries < CW_MIN_ENTRIES)
-			entries = CW_MIN_ENTRIES;
-		n += sizeof(struct gcp_conn_window) + entries * sizeof(struct cw_entry) +
-		     entries * nbuckets * sizeof(uint16_t);
-	}
-	return n;
+/* Cache-line aligned and touched, like alloc_touched(). */
+static void *alloc_lines(size_t n)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 64, n ? n : 64) != 0)
+		return NULL;
+	memset(p, 0, n);
+	return p;
 }
 
 int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t conn_window_s)
@@ -554,23 +703,21 @@ int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t co
 	if (capacity == 0 || capacity > MAX_CAPACITY)
 		return GCP_ERR_INVAL;
 	t->capacity = capacity;
-	t->nslots = pow2_ceil(capacity * 2);
+	t->bmask = nbuckets(capacity) - 1;
 	t->wheel_size = WHEEL_SIZE;
 	t->id_salt = ID_SALT_DEFAULT;
 	t->hash_seed = FLOW_HASH_SEED;
 	t->next_id = 1;
 	t->conn_window_s = conn_window_s;
-	/* The probe's largest allocation, used at random: touched now. */
-	t->flows = alloc_touched((size_t)capacity * sizeof(*t->flows));
-	t->slots = alloc_touched((size_t)t->nslots * sizeof(*t->slots));
+	/* The probe's largest allocations, used at random: touched now. */
+	t->flows = alloc_lines((size_t)capacity * sizeof(*t->flows));
+	t->meta = alloc_lines((size_t)capacity * sizeof(*t->meta));
+	t->buckets = alloc_lines((size_t)(t->bmask + 1) * sizeof(*t->buckets));
 	t->wheel = alloc_touched((size_t)t->wheel_size * sizeof(*t->wheel));
-	if (!t->flows || !t->slots || !t->wheel)
+	if (!t->flows || !t->meta || !t->buckets || !t->wheel)
 		goto out;
 	if (conn_window_s && (rc = cw_init(t, capacity, conn_window_s)) < 0)
 		goto out;
-	for (uint32_t i = 0; i + 1 < capacity; i++)
-		t->flows[i].wheel_next = i + 2;
-	t->free_head = 1;
 	return 0;
 out:
 	gcp_flow_table_fini(t);
@@ -580,7 +727,8 @@ out:
 void gcp_flow_table_fini(struct gcp_flow_table *t)
 {
 	free(t->flows);
-	free(t->slots);
+	free(t->meta);
+	free(t->buckets);
 	free(t->wheel);
 	cw_fini(t->cw);
 	memset(t, 0, sizeof(*t));
@@ -640,61 +788,77 @@ static struct gcp_flow *evict_pick(struct gcp_flow_table *t, uint64_t now_ns)
  * is a new connection on the same 4-tuple (port reuse). */
 static bool is_reuse(const struct gcp_flow *f, const struct gcp_pkt *p)
 {
-	if (f->l4proto != IPPROTO_TCP || (p->tcp_flags & (GCP_TH_SYN | GCP_TH_ACK)) != GCP_TH_SYN)
+	if (f->key.proto != IPPROTO_TCP || (p->tcp_flags & (GCP_TH_SYN | GCP_TH_ACK)) != GCP_TH_SYN)
 		return false;
 	return f->th[0].rst || f->th[1].rst || (f->th[0].fin && f->th[1].fin);
 }
 
-static struct gcp_flow *flow_create(struct gcp_flow_table *t, const struct gcp_pkt *p,
-				    const struct gcp_flow_key *k, uint32_t h, bool src_is_a)
+/* A never-used flow first, else a recycled one; NULL when all are live. */
+static struct gcp_flow *take_free(struct gcp_flow_table *t)
 {
-	struct gcp_flow *f = &t->flows[t->free_head - 1];
-	bool syn_first;
+	struct gcp_flow *f;
 
+	if (t->fresh < t->capacity)
+		return &t->flows[t->fresh++];
+	if (!t->free_head)
+		return NULL;
+	f = &t->flows[t->free_head - 1];
 	t->free_head = f->wheel_next;
 	f->wheel_next = 0;
-	f->key = *k;
-	f->hash = h;
-	f->id = new_id(t);
-	f->first_ts = f->last_ts = p->ts_ns;
-	f->cli_is_a = sender_is_client(p, &syn_first) == src_is_a;
-	f->syn_seen_first = syn_first;
-	f->in_use = true;
-	f->ip_version = p->ip_version;
-	f->l4proto = p->l4proto;
-	f->tunnel = p->tunnel;
-	f->has_vni = p->has_vni;
-	f->vni = p->vni;
-	f->nvlan = p->nvlan > GCP_MAX_VLAN ? GCP_MAX_VLAN : p->nvlan;
-	memcpy(f->vlan, p->vlan, sizeof(f->vlan));
-	idx_insert(t, flow_ref(t, f), h);
-	t->count++;
-	t->st_created++;
-	arm(t, f, p->ts_ns + (uint64_t)NEW_FLOW_TIMEOUT_S * NS_PER_S);
-	f->conn_count = cw_count(t, f);
 	return f;
 }
 
-struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt *p, int *dir,
-				 bool *created, gcp_flow_end_fn end_fn, void *ctx)
+static struct gcp_flow *flow_create(struct gcp_flow_table *t, struct gcp_flow *f,
+				    const struct gcp_pkt *p, const struct gcp_flow_probe *q)
 {
-	struct gcp_flow_key k;
-	bool src_is_a = build_key(p, &k);
-	uint32_t h = gcp_flow_hash(t, &k);
-	uint32_t ref = idx_find(t, &k, h);
+	struct gcp_flow_meta *m = gcp_flow_meta(t, f);
+	bool syn_first;
+
+	f->key = q->key;
+	f->last_ts = p->ts_ns;
+	f->cli_is_a = sender_is_client(p, &syn_first) == q->src_is_a;
+	f->syn_seen_first = syn_first;
+	f->in_use = true;
+	m->id = new_id(t);
+	m->first_ts = p->ts_ns;
+	m->tunnel = p->tunnel;
+	m->has_vni = p->has_vni;
+	m->nvlan = p->nvlan > GCP_MAX_VLAN ? GCP_MAX_VLAN : p->nvlan;
+	memcpy(m->vlan, p->vlan, sizeof(m->vlan));
+	idx_insert(t, flow_ref(t, f), q->hash);
+	t->count++;
+	t->st_created++;
+	arm(t, f, p->ts_ns + (uint64_t)NEW_FLOW_TIMEOUT_S * NS_PER_S);
+	m->conn_count = cw_count(t, f, p->ts_ns);
+	return f;
+}
+
+void gcp_flow_probe_init(const struct gcp_flow_table *t, const struct gcp_pkt *p,
+			 struct gcp_flow_probe *q)
+{
+	q->src_is_a = build_key(p, &q->key);
+	q->hash = gcp_flow_hash(t, &q->key);
+}
+
+struct gcp_flow *gcp_flow_lookup_probe(struct gcp_flow_table *t, const struct gcp_pkt *p,
+				       const struct gcp_flow_probe *q, int *dir, bool *created,
+				       gcp_flow_end_fn end_fn, void *ctx)
+{
+	uint32_t ref = idx_find(t, &q->key, q->hash);
 	struct gcp_flow *f;
 
 	*created = false;
 	if (ref) {
 		f = &t->flows[ref - 1];
 		if (!is_reuse(f, p)) {
-			*dir = src_is_a == f->cli_is_a ? GCP_DIR_C2S : GCP_DIR_S2C;
+			*dir = q->src_is_a == f->cli_is_a ? GCP_DIR_C2S : GCP_DIR_S2C;
 			return f;
 		}
 		t->st_reused++;
 		flow_end(t, f, end_fn, ctx);
 	}
-	if (t->free_head == 0) {
+	f = take_free(t);
+	if (!f) {
 		f = evict_pick(t, p->ts_ns);
 		if (!f) {
 			t->st_full++;
@@ -702,11 +866,21 @@ struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt 
 		}
 		t->st_evicted++;
 		flow_end(t, f, end_fn, ctx);
+		f = take_free(t);
 	}
-	f = flow_create(t, p, &k, h, src_is_a);
+	flow_create(t, f, p, q);
 	*created = true;
-	*dir = src_is_a == f->cli_is_a ? GCP_DIR_C2S : GCP_DIR_S2C;
+	*dir = q->src_is_a == f->cli_is_a ? GCP_DIR_C2S : GCP_DIR_S2C;
 	return f;
+}
+
+struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt *p, int *dir,
+				 bool *created, gcp_flow_end_fn end_fn, void *ctx)
+{
+	struct gcp_flow_probe q;
+
+	gcp_flow_probe_init(t, p, &q);
+	return gcp_flow_lookup_probe(t, p, &q, dir, created, end_fn, ctx);
 }
 
 /* ---- update ------------------------------------------------------------- */
@@ -753,15 +927,20 @@ void gcp_flow_update(struct gcp_flow_table *t, struct gcp_flow *f, const struct 
 	uint32_t to = udp_idle_s;
 
 	dir &= 1;
-	/* Reordered captures: never move last_ts (and the timer) back. */
-	if (p->ts_ns > f->last_ts)
+	/* Reordered captures: never move last_ts (and the timer) back. Only
+	 * then can the packet predate the first one (meta is not touched
+	 * in order). */
+	if (p->ts_ns > f->last_ts) {
 		f->last_ts = p->ts_ns;
-	if (p->ts_ns < f->first_ts)
-		f->first_ts = p->ts_ns;
+	} else {
+		struct gcp_flow_meta *m = gcp_flow_meta(t, f);
+
+		if (p->ts_ns < m->first_ts)
+			m->first_ts = p->ts_ns;
+	}
 	f->pkts[dir]++;
 	f->bytes[dir] += p->ip_len;
-	f->payload[dir] += p->payload_wire_len;
-	if (f->l4proto == IPPROTO_TCP) {
+	if (f->key.proto == IPPROTO_TCP) {
 		tcp_facts(f, p, dir);
 		to = tcp_timeout(f, tcp_idle_s, close_s);
 	}
@@ -816,11 +995,11 @@ void gcp_flow_expire(struct gcp_flow_table *t, uint64_t now_ns, gcp_flow_end_fn 
 
 static bool flush_before(const struct gcp_flow_table *t, uint32_t a, uint32_t b)
 {
-	const struct gcp_flow *fa = &t->flows[a], *fb = &t->flows[b];
+	const struct gcp_flow_meta *ma = &t->meta[a], *mb = &t->meta[b];
 
-	if (fa->first_ts != fb->first_ts)
-		return fa->first_ts < fb->first_ts;
-	return flow_seq(t, fa) < flow_seq(t, fb);
+	if (ma->first_ts != mb->first_ts)
+		return ma->first_ts < mb->first_ts;
+	return flow_seq(t, a) < flow_seq(t, b);
 }
 
 static void sift_down(const struct gcp_flow_table *t, uint32_t *v, uint32_t i, uint32_t n)
@@ -856,14 +1035,15 @@ static void sort_flows(const struct gcp_flow_table *t, uint32_t *v, uint32_t n)
 }
 
 /* Ends flows in creation order (first_ts, then creation sequence) so
- * shutdown output is deterministic. The index array doubles as sort
- * space (nslots >= 2 * capacity); the table is rebuilt empty after. */
+ * shutdown output is deterministic. The bucket array doubles as sort
+ * space (16 words per bucket, at least 4 * capacity); the table is
+ * rebuilt empty after, touching only the flows that were in use. */
 void gcp_flow_flush(struct gcp_flow_table *t, gcp_flow_end_fn end_fn, void *ctx)
 {
-	uint32_t *order = t->slots;
+	uint32_t *order = (uint32_t *)t->buckets;
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < t->capacity; i++)
+	for (uint32_t i = 0; i < t->fresh; i++)
 		if (t->flows[i].in_use)
 			order[n++] = i;
 	sort_flows(t, order, n);
@@ -872,12 +1052,14 @@ void gcp_flow_flush(struct gcp_flow_table *t, gcp_flow_end_fn end_fn, void *ctx)
 			end_fn(ctx, &t->flows[order[i]]);
 		t->st_ended++;
 	}
-	memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+	for (uint32_t i = 0; i < t->fresh; i++) {
+		memset(&t->flows[i], 0, sizeof(t->flows[i]));
+		memset(&t->meta[i], 0, sizeof(t->meta[i]));
+	}
+	memset(t->buckets, 0, (size_t)(t->bmask + 1) * sizeof(*t->buckets));
 	memset(t->wheel, 0, t->wheel_size * sizeof(*t->wheel));
-	memset(t->flows, 0, t->capacity * sizeof(*t->flows));
-	for (uint32_t i = 0; i + 1 < t->capacity; i++)
-		t->flows[i].wheel_next = i + 2;
-	t->free_head = 1;
+	t->free_head = 0;
+	t->fresh = 0;
 	t->count = 0;
 }
 
@@ -957,7 +1139,7 @@ static const char *tcp_reset_state(const struct gcp_flow *f, enum ep_state os, e
 {
 	if (rs == EP_RESET) {
 		if (os == EP_SYN_SENT || os == EP_SYN_ACK_SENT ||
-		    (os == EP_RESET && f->payload[0] == 0 && f->payload[1] == 0))
+		    (os == EP_RESET && (!f->ap || (f->ap->payload[0] == 0 && f->ap->payload[1] == 0))))
 			return "REJ";
 		return inactive(os) ? "RSTRH" : "RSTR";
 	}
@@ -971,9 +1153,9 @@ const char *gcp_tcp_conn_state(const struct gcp_flow *f)
 {
 	enum ep_state os, rs;
 
-	if (f->l4proto == IPPROTO_UDP)
+	if (f->key.proto == IPPROTO_UDP)
 		return udp_state(f);
-	if (f->l4proto != IPPROTO_TCP)
+	if (f->key.proto != IPPROTO_TCP)
 		return "OTH";
 	os = ep_final(f, GCP_DIR_C2S);
 	rs = ep_final(f, GCP_DIR_S2C);

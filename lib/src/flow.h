@@ -46,45 +46,70 @@ struct gcp_pending {
 enum gcp_app_state {
 	GCP_APP_UNKNOWN = 0, /* still probing */
 	GCP_APP_ACTIVE,      /* dissector chosen and fed */
-	GCP_APP_DONE,        /* dissector finished or failed: no more parsing */
+	GCP_APP_DONE,        /* dissector finished or failed, or nothing subscribed: no more parsing */
 	GCP_APP_NONE,        /* no dissector matched */
 };
 
+/*
+ * A flow's state in three parts, so that a packet touches as few cache
+ * lines as it can:
+ *  - struct gcp_flow, hot (two lines): what every packet reads or
+ *    writes: the key and timer links (line 0, all a lookup and a timer
+ *    walk touch), then counters, TCP facts and flags (line 1).
+ *  - struct gcp_flow_meta, warm (32 B, parallel array): written when the
+ *    flow is created, read when its records are written.
+ *  - struct gcp_flow_app, cold (pool block): payload, reassembly and
+ *    dissector state, allocated by the engine on the flow's first payload
+ *    (or FIN, or an expected-connection attach), so flows that never
+ *    carry data (scans, SYN floods, most of a 64-byte mix) neither pay
+ *    for it in memory nor zero it when they end.
+ */
+struct gcp_flow_app;
+
 struct gcp_flow {
+	/* line 0: lookup and timers */
 	struct gcp_flow_key key;
-	uint32_t hash;
-	uint32_t wheel_next, wheel_prev; /* timer wheel links (flow indexes) */
+	uint32_t wheel_next, wheel_prev; /* timer wheel links (flow indexes + 1) */
 	uint32_t wheel_slot;
-	uint64_t id;
-	uint64_t first_ts, last_ts;
-	uint64_t expire_ts;
-	/* Orientation: cli_is_a says whether key.a is the client. */
-	bool cli_is_a;
-	bool in_use;
-	uint8_t ip_version, l4proto;
-	uint8_t tunnel;
-	uint8_t has_vni;
-	uint8_t nvlan;
-	uint16_t vlan[GCP_MAX_VLAN];
-	uint32_t vni;
-	/* Counters indexed by enum gcp_dir. */
-	uint64_t pkts[2], bytes[2], payload[2];
-	uint32_t retrans, ooo;
-	uint32_t conn_count;
+	uint32_t isn[2];      /* next_seq from a SYN, by dir, until app state exists */
+	/* line 1: per packet */
+	uint64_t expire_ts, last_ts;
+	uint64_t pkts[2], bytes[2]; /* indexed by enum gcp_dir */
+	struct gcp_flow_app *ap;    /* NULL until the flow carries payload */
 	struct gcp_tcp_half th[2];
-	bool syn_seen_first;  /* first packet was a SYN (origin known) */
-	bool closing;         /* FIN/RST seen: short linger timer */
-	/* Application layer. */
+	uint8_t cli_is_a : 1;       /* key.a is the client */
+	uint8_t in_use : 1;
+	uint8_t closing : 1;        /* FIN/RST seen: short linger timer */
+	uint8_t syn_seen_first : 1; /* first packet was a SYN (origin known) */
+	uint8_t isn_set : 2;        /* bit per dir: isn[dir] is valid */
 	uint8_t app_state;    /* enum gcp_app_state */
+	uint8_t hs_app;       /* enum gcp_hsid_app once named */
+	uint8_t fin_sent;     /* bit per dir: dissector was told of FIN */
 	uint8_t probe_pkts;   /* payload packets probed so far */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct gcp_flow) == 128, "hot flow state must stay two cache lines");
+
+struct gcp_flow_meta {
+	uint64_t id;
+	uint64_t first_ts;
+	uint32_t conn_count;
+	uint16_t vlan[GCP_MAX_VLAN];
+	uint8_t nvlan;
+	uint8_t tunnel;       /* enum gcp_tunnel */
+	uint8_t has_vni;      /* the VNI is key.vni */
+};
+
+_Static_assert(sizeof(struct gcp_flow_meta) == 32, "flow meta is 32 bytes");
+
+struct gcp_flow_app {
+	uint64_t payload[2];  /* payload bytes by dir */
+	uint32_t retrans, ooo;
 	const struct gcp_dissector *dis;
 	void *app;            /* dissector state (pool) */
 	struct gcp_reasm_dir rd[2];
 	struct gcp_pending pend[2];
-	uint8_t fin_sent;     /* bit per dir: dissector was told of FIN */
-	/* Hyperscan identification (hsid.c), TCP only. */
-	struct gcp_hsid_dir hs[2];
-	uint8_t hs_app;       /* enum gcp_hsid_app once named */
+	struct gcp_hsid_dir hs[2]; /* Hyperscan identification (hsid.c), TCP only */
 };
 
 /* Client and server of a flow. */
@@ -110,13 +135,35 @@ static inline uint16_t gcp_flow_sport(const struct gcp_flow *f)
 
 struct gcp_conn_window; /* conn_count bookkeeping, flow.c */
 
+/*
+ * Index bucket: one cache line of (hash signature, flow index + 1)
+ * pairs, separate from the flows (as DPDK's rte_hash and Swiss tables
+ * do), so a lookup reads one line of signatures and then only the flow
+ * whose signature matches. A full bucket spills into the next one; ovf
+ * counts the entries that probed past it, so a lookup stops at the
+ * first bucket nothing passed (Folly F14's outbound overflow count) and
+ * deletion needs no tombstones.
+ */
+#define GCP_FT_WAYS 7
+
+struct gcp_ft_bucket {
+	uint32_t sig[GCP_FT_WAYS];
+	uint32_t ovf;
+	uint32_t ref[GCP_FT_WAYS]; /* flow index + 1, 0 = empty */
+	uint32_t spare;
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct gcp_ft_bucket) == 64, "an index bucket is one cache line");
+
 struct gcp_flow_table {
-	struct gcp_flow *flows;   /* capacity entries, preallocated */
-	uint32_t *slots;          /* open-addressing index: flow index + 1, 0 = empty */
-	uint32_t nslots;          /* power of two >= 2 * capacity */
+	struct gcp_flow *flows;   /* capacity entries, preallocated (hot) */
+	struct gcp_flow_meta *meta; /* capacity entries, same index */
+	struct gcp_ft_bucket *buckets;
+	uint32_t bmask;           /* buckets - 1 (a power of two) */
 	uint32_t capacity;
 	uint32_t count;
-	uint32_t free_head;       /* free list through wheel_next */
+	uint32_t free_head;       /* recycled flows, linked through wheel_next */
+	uint32_t fresh;           /* flows [fresh, capacity) were never used */
 	uint64_t next_id;
 	uint64_t id_salt;         /* mixes flow ids so they are not guessable counters */
 	uint64_t hash_seed;       /* index hash key (gcp_flow_table_seed) */
@@ -137,11 +184,39 @@ int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t co
 uint64_t gcp_flow_table_mem(uint32_t capacity, uint32_t conn_window_s);
 void gcp_flow_table_fini(struct gcp_flow_table *t);
 
+static inline struct gcp_flow_meta *gcp_flow_meta(const struct gcp_flow_table *t,
+						  const struct gcp_flow *f)
+{
+	return &t->meta[f - t->flows];
+}
+
 /* Called for every flow that ends (timeout, eviction, flush, port
- * reuse). The callee emits records, must release what hangs off the
- * flow (reassembly segments, pending buffers, app state: the struct is
- * zeroed afterwards) and must not touch the table. May be NULL. */
+ * reuse). The callee emits records and must release what hangs off the
+ * flow (f->ap and everything in it: the flow is reset afterwards) and
+ * must not touch the table. May be NULL (then f->ap must be NULL). */
 typedef void (*gcp_flow_end_fn)(void *ctx, struct gcp_flow *f);
+
+/* A packet's canonical key and index hash, computed once per packet
+ * (before the lookup, so a burst can prefetch). */
+struct gcp_flow_probe {
+	struct gcp_flow_key key;
+	uint32_t hash;
+	bool src_is_a;        /* the packet's sender is key.a */
+};
+
+void gcp_flow_probe_init(const struct gcp_flow_table *t, const struct gcp_pkt *p,
+			 struct gcp_flow_probe *q);
+
+/* Bring the bucket of q into the cache (first stage of a burst). */
+static inline void gcp_flow_prefetch_bucket(const struct gcp_flow_table *t,
+					    const struct gcp_flow_probe *q)
+{
+	__builtin_prefetch(&t->buckets[q->hash & t->bmask]);
+}
+
+/* Bring the flows whose signature matches q into the cache (second
+ * stage; the bucket should already be there). */
+void gcp_flow_prefetch_flow(const struct gcp_flow_table *t, const struct gcp_flow_probe *q);
 
 /*
  * Find or create the flow of a packet. *dir receives the packet's
@@ -152,6 +227,10 @@ typedef void (*gcp_flow_end_fn)(void *ctx, struct gcp_flow *f);
  * to expiry is evicted through end_fn (counted); returns NULL only when
  * that is impossible (counted in st_full).
  */
+struct gcp_flow *gcp_flow_lookup_probe(struct gcp_flow_table *t, const struct gcp_pkt *p,
+				       const struct gcp_flow_probe *q, int *dir, bool *created,
+				       gcp_flow_end_fn end_fn, void *ctx);
+/* The same, computing the probe. */
 struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt *p, int *dir,
 				 bool *created, gcp_flow_end_fn end_fn, void *ctx);
 

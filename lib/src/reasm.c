@@ -246,6 +246,11 @@ void gcp_reasm_segment(struct gcp_reasm *r, struct gcp_reasm_dir *d, uint32_t se
 		end = seq_lt(seq, d->fin_seq) ? d->fin_seq : seq;
 	if (end == seq)
 		return; /* no payload (or all past FIN): neither flag */
+	if (seq == d->next_seq && !d->segs) {
+		/* The common case: exactly the next bytes, nothing held. */
+		deliver_data(d, fn, ctx, data, end - seq);
+		return;
+	}
 	ahead = seq_lt(d->next_seq, seq);
 	while (seq_lt(cur, end)) {
 		if (seq_le(cur, d->next_seq)) {

@@ -73,10 +73,12 @@ const char *gcp_tenant_of(const struct gcp_engine *e, const struct gcp_flow *f)
 {
 	const char *t = NULL;
 
-	if (e->ntenants && f->has_vni)
-		t = find(e, tkey(GCP_TENANT_VNI, f->vni & 0xffffffu));
-	if (!t && e->ntenants && f->nvlan)
-		t = find(e, tkey(GCP_TENANT_VLAN, f->vlan[0] & 0xfffu));
+	const struct gcp_flow_meta *m = gcp_flow_meta(&e->ft, f);
+
+	if (e->ntenants && m->has_vni)
+		t = find(e, tkey(GCP_TENANT_VNI, f->key.vni & 0xffffffu));
+	if (!t && e->ntenants && m->nvlan)
+		t = find(e, tkey(GCP_TENANT_VLAN, m->vlan[0] & 0xfffu));
 	return t ? t : e->opts.tenant;
 }
 

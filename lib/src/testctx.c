@@ -17,7 +17,7 @@ struct test_rec {
 struct test_ctx {
 	struct gcp_dissect_ctx *ctx; /* first member's target lives in eng */
 	struct gcp_engine *eng;
-	struct gcp_flow flow;
+	struct gcp_flow *flow;   /* lives in eng's flow table */
 	struct test_rec *recs;
 	unsigned n, cap;
 };
@@ -81,6 +81,34 @@ static int parse_addr(const char *s, struct gcp_addr *a)
 	return 0;
 }
 
+/* The synthetic flow is a real entry of the engine's table (its
+ * meta and cold state live there), oriented cli -> srv, flow id 1. */
+static struct gcp_flow *test_flow(struct gcp_engine *e, uint8_t l4proto, const char *cli,
+				  uint16_t cport, const char *srv, uint16_t sport)
+{
+	struct gcp_pkt p;
+	bool created;
+	int dir;
+
+	memset(&p, 0, sizeof(p));
+	int v1 = parse_addr(cli, &p.src), v2 = parse_addr(srv, &p.dst);
+
+	if (!v1 || v1 != v2)
+		return NULL;
+	p.sport = cport;
+	p.dport = sport;
+	p.l4proto = l4proto;
+	p.ip_version = (uint8_t)v1;
+	struct gcp_flow *f = gcp_flow_lookup(&e->ft, &p, &dir, &created, NULL, NULL);
+
+	if (!f)
+		return NULL;
+	if (dir != GCP_DIR_C2S)
+		f->cli_is_a = !f->cli_is_a;
+	gcp_flow_meta(&e->ft, f)->id = 1;
+	return f;
+}
+
 struct gcp_dissect_ctx *gcp_test_dctx_new(const struct gcp_engine_opts *opts, uint8_t l4proto,
 					  const char *cli, uint16_t cport, const char *srv,
 					  uint16_t sport)
@@ -101,21 +129,10 @@ struct gcp_dissect_ctx *gcp_test_dctx_new(const struct gcp_engine_opts *opts, ui
 	if (gcp_engine_create(opts, &t->eng) != 0)
 		goto fail;
 	gcp_engine_subscribe(t->eng, GCP_REC_ALL, keep_record, t);
-	struct gcp_flow *f = &t->flow;
-	int v1 = parse_addr(cli, &f->key.a), v2 = parse_addr(srv, &f->key.b);
-
-	if (!v1 || v1 != v2)
+	t->flow = test_flow(t->eng, l4proto, cli, cport, srv, sport);
+	if (!t->flow)
 		goto fail;
-	f->key.pa = cport;
-	f->key.pb = sport;
-	f->key.proto = l4proto;
-	f->key.ip_version = (uint8_t)v1;
-	f->ip_version = (uint8_t)v1;
-	f->l4proto = l4proto;
-	f->cli_is_a = true;
-	f->in_use = true;
-	f->id = 1;
-	t->ctx = gcp_engine_ctx(t->eng, f, 0);
+	t->ctx = gcp_engine_ctx(t->eng, t->flow, 0);
 	return t->ctx;
 fail:
 	if (t->eng)
@@ -126,10 +143,12 @@ fail:
 
 void gcp_test_dctx_set_now(struct gcp_dissect_ctx *ctx, uint64_t ts_ns)
 {
+	struct gcp_flow_meta *m = gcp_flow_meta(&ctx->eng->ft, ctx->flow);
+
 	ctx->now = ts_ns;
-	if (!ctx->flow->first_ts)
-		ctx->flow->first_ts = ts_ns;
-	ctx->fi.first_ts = ctx->flow->first_ts;
+	if (!m->first_ts)
+		m->first_ts = ts_ns;
+	ctx->fi_ok = false;
 	ctx->flow->last_ts = ts_ns;
 }
 
@@ -173,17 +192,22 @@ uint64_t gcp_test_dctx_reset(struct gcp_dissect_ctx *ctx)
 {
 	struct test_ctx *t = find(ctx);
 	struct gcp_engine *e = t->eng;
-	struct gcp_flow *f = &t->flow;
+	struct gcp_flow *f = t->flow;
 	struct gcp_flow keep = *f;
 
 	drop_records(t);
+	gcp_engine_app_release(e, f);
+	/* Everything but its place in the table (key, timer links). */
 	memset(f, 0, sizeof(*f));
 	f->key = keep.key;
-	f->ip_version = keep.ip_version;
-	f->l4proto = keep.l4proto;
-	f->cli_is_a = true;
+	f->wheel_next = keep.wheel_next;
+	f->wheel_prev = keep.wheel_prev;
+	f->wheel_slot = keep.wheel_slot;
+	f->expire_ts = keep.expire_ts;
+	f->cli_is_a = keep.cli_is_a;
 	f->in_use = true;
-	f->id = 1;
+	memset(gcp_flow_meta(&e->ft, f), 0, sizeof(struct gcp_flow_meta));
+	gcp_flow_meta(&e->ft, f)->id = 1;
 	gcp_expect_table_free(e->exp);
 	e->exp = NULL;
 	e->records = 0;
