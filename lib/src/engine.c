@@ -13,6 +13,8 @@
 #define NS_PER_S 1000000000ull
 #define FLOW_ID_SALT 0x9e3779b97f4a7c15ull /* fixed: ids repeat across runs */
 
+static void on_new_flow(void *arg, struct gcp_flow *f, const struct gcp_pkt *p);
+
 static void set_str(char *dst, size_t n, const char *src, const char *dflt)
 {
 	snprintf(dst, n, "%s", src ? src : dflt);
@@ -176,6 +178,8 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 		(void)gcp_hsid_init(&e->hsid, e->opts.hs_streams);
 	e->sub_mask = 0;
 	e->next_tick_ns = NS_PER_S; /* last_tick_s is 0 */
+	e->hooks = (struct gcp_flow_hooks){ gcp_engine_flow_end, on_new_flow, e, e->opts.tcp_idle_s,
+					    e->opts.udp_idle_s, e->opts.tcp_close_s };
 	e->mem_budget = mem_budget(&e->opts);
 	*out = e;
 	return GCP_OK;
@@ -316,24 +320,24 @@ int gcp_engine_flush(struct gcp_engine *e)
  */
 #define PREFETCH_AHEAD 4
 
+static void on_new_flow(void *arg, struct gcp_flow *f, const struct gcp_pkt *p)
+{
+	struct gcp_engine *e = arg;
+
+	if (!(p->l4proto == IPPROTO_TCP ? e->app_tcp : e->app_udp))
+		f->app_state = GCP_APP_DONE;
+	if (e->exp)
+		gcp_expect_on_new_flow(e, f, p->ts_ns);
+}
+
 static void flow_packet(struct gcp_engine *e, struct gcp_stage_slot *s)
 {
 	const struct gcp_pkt *p = &s->p;
-	bool created = false;
 	int dir = 0;
-	struct gcp_flow *f = gcp_flow_lookup_probe(&e->ft, p, &s->q, &dir, &created,
-						   gcp_engine_flow_end, e);
+	struct gcp_flow *f = gcp_flow_packet(&e->ft, p, &s->q, &e->hooks, &dir);
 
 	if (!f)
 		return;
-	if (created) {
-		if (!(p->l4proto == IPPROTO_TCP ? e->app_tcp : e->app_udp))
-			f->app_state = GCP_APP_DONE;
-		if (e->exp)
-			gcp_expect_on_new_flow(e, f, p->ts_ns);
-	}
-	gcp_flow_update(&e->ft, f, p, dir, e->opts.tcp_idle_s, e->opts.udp_idle_s,
-			e->opts.tcp_close_s);
 	if (p->payload_wire_len) {
 		struct gcp_flow_app *ap = gcp_engine_flow_app(e, f);
 

@@ -48,6 +48,7 @@ struct gcp_engine {
 	char tenant[128];
 	struct gcp_decoder dec;
 	struct gcp_flow_table ft;
+	struct gcp_flow_hooks hooks;  /* engine callbacks and timeouts for the flow table */
 	struct gcp_pool pool;         /* application memory (app_mem_bytes) */
 	struct gcp_pool reasm_pool;   /* out-of-order segments (reasm_total_bytes) */
 	struct gcp_pool ap_pool;      /* flows' cold state: one block per flow at most */

@@ -411,16 +411,24 @@ static uint64_t target_s(const struct gcp_flow *f, uint64_t min_s)
 	return s < min_s ? min_s : s;
 }
 
-static void arm(struct gcp_flow_table *t, struct gcp_flow *f, uint64_t expire_ts)
-{
-	uint64_t s;
+static void arm_relink(struct gcp_flow_table *t, struct gcp_flow *f, uint64_t expire_ts);
 
+static inline void arm(struct gcp_flow_table *t, struct gcp_flow *f, uint64_t expire_ts)
+{
 	/* A later expiry of a queued flow never needs a move: it is queued
 	 * no later than its old target, which is no later than the new. */
 	if (f->wheel_slot != 0 && expire_ts >= f->expire_ts) {
 		f->expire_ts = expire_ts;
 		return;
 	}
+	arm_relink(t, f, expire_ts);
+}
+
+static __attribute__((noinline)) void arm_relink(struct gcp_flow_table *t, struct gcp_flow *f,
+						 uint64_t expire_ts)
+{
+	uint64_t s;
+
 	f->expire_ts = expire_ts;
 	s = target_s(f, t->wheel_now_s + 1);
 	/* Lazy: queued no later than needed, the slot walk moves it on. */
@@ -840,20 +848,13 @@ void gcp_flow_probe_init(const struct gcp_flow_table *t, const struct gcp_pkt *p
 	q->hash = gcp_flow_hash(t, &q->key);
 }
 
-struct gcp_flow *gcp_flow_lookup_probe(struct gcp_flow_table *t, const struct gcp_pkt *p,
-				       const struct gcp_flow_probe *q, int *dir, bool *created,
-				       gcp_flow_end_fn end_fn, void *ctx)
+/* Not found, or a closed flow's port reused: end, evict, create. Out of
+ * line so the hit path stays small enough to inline. */
+static __attribute__((noinline)) struct gcp_flow *
+lookup_miss(struct gcp_flow_table *t, const struct gcp_pkt *p, const struct gcp_flow_probe *q,
+	    struct gcp_flow *f, gcp_flow_end_fn end_fn, void *ctx)
 {
-	uint32_t ref = idx_find(t, &q->key, q->hash);
-	struct gcp_flow *f;
-
-	*created = false;
-	if (ref) {
-		f = &t->flows[ref - 1];
-		if (!is_reuse(f, p)) {
-			*dir = q->src_is_a == f->cli_is_a ? GCP_DIR_C2S : GCP_DIR_S2C;
-			return f;
-		}
+	if (f) {
 		t->st_reused++;
 		flow_end(t, f, end_fn, ctx);
 	}
@@ -868,10 +869,31 @@ struct gcp_flow *gcp_flow_lookup_probe(struct gcp_flow_table *t, const struct gc
 		flow_end(t, f, end_fn, ctx);
 		f = take_free(t);
 	}
-	flow_create(t, f, p, q);
-	*created = true;
+	return flow_create(t, f, p, q);
+}
+
+static inline struct gcp_flow *lookup(struct gcp_flow_table *t, const struct gcp_pkt *p,
+				      const struct gcp_flow_probe *q, int *dir, bool *created,
+				      gcp_flow_end_fn end_fn, void *ctx)
+{
+	uint32_t ref = idx_find(t, &q->key, q->hash);
+	struct gcp_flow *f = ref ? &t->flows[ref - 1] : NULL;
+
+	*created = !f || is_reuse(f, p);
+	if (*created) {
+		f = lookup_miss(t, p, q, f, end_fn, ctx);
+		if (!f)
+			return NULL;
+	}
 	*dir = q->src_is_a == f->cli_is_a ? GCP_DIR_C2S : GCP_DIR_S2C;
 	return f;
+}
+
+struct gcp_flow *gcp_flow_lookup_probe(struct gcp_flow_table *t, const struct gcp_pkt *p,
+				       const struct gcp_flow_probe *q, int *dir, bool *created,
+				       gcp_flow_end_fn end_fn, void *ctx)
+{
+	return lookup(t, p, q, dir, created, end_fn, ctx);
 }
 
 struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt *p, int *dir,
@@ -921,8 +943,8 @@ static uint32_t tcp_timeout(const struct gcp_flow *f, uint32_t idle_s, uint32_t 
 	return idle_s;
 }
 
-void gcp_flow_update(struct gcp_flow_table *t, struct gcp_flow *f, const struct gcp_pkt *p, int dir,
-		     uint32_t tcp_idle_s, uint32_t udp_idle_s, uint32_t close_s)
+static inline void update(struct gcp_flow_table *t, struct gcp_flow *f, const struct gcp_pkt *p,
+			  int dir, uint32_t tcp_idle_s, uint32_t udp_idle_s, uint32_t close_s)
 {
 	uint32_t to = udp_idle_s;
 
@@ -945,6 +967,27 @@ void gcp_flow_update(struct gcp_flow_table *t, struct gcp_flow *f, const struct 
 		to = tcp_timeout(f, tcp_idle_s, close_s);
 	}
 	arm(t, f, f->last_ts + (uint64_t)to * NS_PER_S);
+}
+
+void gcp_flow_update(struct gcp_flow_table *t, struct gcp_flow *f, const struct gcp_pkt *p, int dir,
+		     uint32_t tcp_idle_s, uint32_t udp_idle_s, uint32_t close_s)
+{
+	update(t, f, p, dir, tcp_idle_s, udp_idle_s, close_s);
+}
+
+struct gcp_flow *gcp_flow_packet(struct gcp_flow_table *t, const struct gcp_pkt *p,
+				 const struct gcp_flow_probe *q, const struct gcp_flow_hooks *h,
+				 int *dir)
+{
+	bool created;
+	struct gcp_flow *f = lookup(t, p, q, dir, &created, h->end_fn, h->ctx);
+
+	if (!f)
+		return NULL;
+	if (created && h->new_fn)
+		h->new_fn(h->ctx, f, p);
+	update(t, f, p, *dir, h->tcp_idle_s, h->udp_idle_s, h->close_s);
+	return f;
 }
 
 /* ---- expiry ------------------------------------------------------------- */

@@ -234,6 +234,21 @@ struct gcp_flow *gcp_flow_lookup_probe(struct gcp_flow_table *t, const struct gc
 struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt *p, int *dir,
 				 bool *created, gcp_flow_end_fn end_fn, void *ctx);
 
+/* What gcp_flow_packet() calls back and the timeouts it arms. */
+struct gcp_flow_hooks {
+	gcp_flow_end_fn end_fn;
+	/* A flow was created for p (before its first update). May be NULL. */
+	void (*new_fn)(void *ctx, struct gcp_flow *f, const struct gcp_pkt *p);
+	void *ctx;
+	uint32_t tcp_idle_s, udp_idle_s, close_s;
+};
+
+/* Lookup or create, then update: one packet's whole flow-table step.
+ * NULL when the table is full and nothing can be evicted. */
+struct gcp_flow *gcp_flow_packet(struct gcp_flow_table *t, const struct gcp_pkt *p,
+				 const struct gcp_flow_probe *q, const struct gcp_flow_hooks *h,
+				 int *dir);
+
 /* Update counters, TCP facts and the timer for one packet of flow f. */
 void gcp_flow_update(struct gcp_flow_table *t, struct gcp_flow *f, const struct gcp_pkt *p, int dir,
 		     uint32_t tcp_idle_s, uint32_t udp_idle_s, uint32_t close_s);
