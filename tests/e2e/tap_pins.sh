@@ -137,6 +137,18 @@ gone $NSB $KB $IDS_B
 nothing_left
 ok "detach --all is this namespace's; a key detaches another namespace's tap"
 
+# Renamed since attach: listed by its new name, still found by the old one.
+A "$BIN" tap attach $DEV || fail "attach in A"
+IDS_A=$(prog_ids $KA)
+A ip link set $DEV down && A ip link set $DEV name gtpvx && A ip link set gtpvx up || fail "rename"
+A "$BIN" tap list | grep -q "^gtpvx mode=tc " || fail "renamed tap not listed by its name: $(A "$BIN" tap list)"
+A "$BIN" tap detach $DEV || fail "detach by the name at attach"
+A tc filter show dev gtpvx ingress | grep -q tap_tc && fail "filter left on the renamed interface"
+A ip link set gtpvx down && A ip link set gtpvx name $DEV && A ip link set $DEV up || fail "rename back"
+gone $NSA $KA $IDS_A
+nothing_left
+ok "a renamed interface's tap: listed by the new name, detached by the old"
+
 # ---- 2. pins of an older gcprobe (keyed by name) ----
 mkdir -p "$PINS/$DEV" && bpftool map create "$PINS/$DEV/tap_cfg" type array key 4 value 24 entries 1 name tap_cfg &&
 	printf 'dev=%s\nifindex=%s\nmode=tc\nmonitor=\nxdp_flags=0\ntc_created_qdisc=1\nprog_ids=0,0\n' \

@@ -153,50 +153,54 @@ static void *policy_all_thread(void *arg)
 	return NULL;
 }
 
-/* The drain is preempted between reading tap_cfg and flipping its slot; the policy changes meanwhile. */
-Test(bpf_tap_cfg, a_policy_change_during_a_drain_is_kept)
+/*
+ * Thread `held` runs its update and stops in its tap_cfg lookup; `other`
+ * runs its update meanwhile, to the end; then `held` goes on. Both must
+ * succeed. Returns whether `held` did stop (it reads tap_cfg to rewrite it).
+ */
+static bool interleave(void *(*held_fn)(void *), struct op *h, void *(*other_fn)(void *),
+		       struct op *o)
 {
-	struct op d = { .hold = true }, p = { 0 };
 	pthread_t th;
 	bool stopped;
 
-	cr_assert_eq(pthread_create(&th, NULL, drain_thread, &d), 0);
+	h->hold = true;
+	cr_assert_eq(pthread_create(&th, NULL, held_fn, h), 0);
 	wait_ms(&held, 300, &stopped);
-	policy_all_thread(&p);
+	other_fn(o);
 	sem_post(&released);
 	pthread_join(th, NULL);
-	cr_assert_eq(p.rc, 0, "policy: %s", p.err);
-	cr_assert_eq(d.rc, 0, "drain: %s", d.err);
+	cr_assert_eq(h->rc, 0, "%s", h->err);
+	cr_assert_eq(o->rc, 0, "%s", o->err);
+	printf("%s\n", stopped ? "stopped mid-update" :
+	       "never read tap_cfg to rewrite it: not stopped");
+	return stopped;
+}
+
+/* The drain is preempted between reading tap_cfg and flipping its slot; the policy changes meanwhile. */
+Test(bpf_tap_cfg, a_policy_change_during_a_drain_is_kept)
+{
+	struct op d = { 0 }, p = { 0 };
+	bool stopped = interleave(drain_thread, &d, policy_all_thread, &p);
 	struct gcp_tap_cfg c = cfg_now();
+
 	cr_expect_eq(c.policy_mode, GCP_TAP_POLICY_ALL,
 		     "policy_mode %u: the policy change was lost%s", c.policy_mode,
 		     stopped ? " (the drain wrote back a copy of tap_cfg read before it)" : "");
 	cr_expect_eq(c.slot, 1u, "slot %u after one drain", c.slot);
-	printf("drain %s mid-update\n", stopped ? "stopped" : "never read tap_cfg to rewrite it:"
-	       " not stopped");
 }
 
 /* The policy command is preempted between reading tap_cfg and writing its mode; a drain runs meanwhile. */
 Test(bpf_tap_cfg, a_drain_during_a_policy_change_keeps_its_slot)
 {
-	struct op d = { 0 }, p = { .hold = true };
-	pthread_t th;
-	bool stopped;
-
-	cr_assert_eq(pthread_create(&th, NULL, policy_all_thread, &p), 0);
-	wait_ms(&held, 300, &stopped);
-	drain_thread(&d);
-	sem_post(&released);
-	pthread_join(th, NULL);
-	cr_assert_eq(p.rc, 0, "policy: %s", p.err);
-	cr_assert_eq(d.rc, 0, "drain: %s", d.err);
+	struct op d = { 0 }, p = { 0 };
+	bool stopped = interleave(policy_all_thread, &p, drain_thread, &d);
 	struct gcp_tap_cfg c = cfg_now();
+
 	cr_expect_eq(c.slot, 1u, "slot %u after one drain: the flip was lost%s", c.slot,
 		     stopped ? " (the policy command wrote back a copy of tap_cfg read before it)" :
 		     "");
 	cr_expect_eq(c.policy_mode, GCP_TAP_POLICY_ALL, "policy_mode %u", c.policy_mode);
-	printf("policy command %s mid-update\n", stopped ? "stopped" :
-	       "never read tap_cfg to rewrite it: not stopped");
 }
 
 /* ---- hammering: drains and policy changes for two seconds ---- */
