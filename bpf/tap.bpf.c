@@ -47,9 +47,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* ---- maps (names are the pinning contract with probe/tap/) ---------------- */
 
+/*
+ * Mappable: user space stores each field on its own (the drain flips
+ * slot, policy commands set policy_mode and match_dims), so no writer
+ * rewrites a stale copy of another's field. The programs still read it
+ * with one inlined array lookup per packet.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, struct gcp_tap_cfg);
 } tap_cfg SEC(".maps");

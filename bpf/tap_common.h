@@ -45,7 +45,13 @@ enum gcp_tap_dim {
 	GCP_TAP_DIM_VNI = 1u << 4,   /* policy_vnis: VXLAN (UDP 4789) VNI */
 };
 
-/* Runtime configuration: ARRAY map "tap_cfg", one entry at key 0. */
+/*
+ * Runtime configuration: ARRAY map "tap_cfg", one entry at key 0,
+ * BPF_F_MMAPABLE. Each field has one writer after attach (slot: the
+ * inventory drain; policy_mode, match_dims: policy commands), which
+ * stores that field alone through the mapping: a whole-entry update
+ * would write back the other writer's field from a stale copy.
+ */
 struct gcp_tap_cfg {
 	__u32 monitor_ifindex; /* TC: clone matches here (0: no clone) */
 	__u32 policy_mode;     /* enum gcp_tap_policy_mode */

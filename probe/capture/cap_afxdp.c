@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* AF_XDP capture backend (libxdp xsk API): one socket and UMEM per queue, zero-copy hand-off. */
 #include "live.h"
+#include "tap/tap_pin.h"
 
 #include <errno.h>
 #include <linux/ethtool.h>
@@ -34,8 +35,6 @@
 #define AX_FRAME_SIZE 4096u /* one page: native XDP on most drivers wants it */
 #define AX_RX_MAX 2048u
 #define AX_BURST_MAX 256u
-/* Pins of a gcprobe tap on the interface (probe/tap/tap.h: TAP_PIN_ROOT). */
-#define AX_TAP_PIN "/sys/fs/bpf/gcprobe/tap/%s/%s"
 
 /* One queue: its socket, its UMEM and the frames lent to the engine. */
 struct axq {
@@ -267,12 +266,14 @@ static int try_socket(struct axq *q, const char *ifname, uint32_t xdp_flags, uin
  * tap pins an xsks map too, but nothing redirects into it.) */
 static void find_tap_xsks(const char *ifname)
 {
-	char path[128];
+	char key[TAP_KEY_SZ], path[TAP_PATH_SZ];
 
-	snprintf(path, sizeof(path), AX_TAP_PIN, ifname, "prog_xdp");
+	if (tap_key_of(ifname, key))
+		return;
+	tap_pin_path(path, sizeof(path), key, "prog_xdp");
 	if (access(path, F_OK))
 		return;
-	snprintf(path, sizeof(path), AX_TAP_PIN, ifname, "xsks");
+	tap_pin_path(path, sizeof(path), key, "xsks");
 	tap_xsks_fd = bpf_obj_get(path);
 	if (tap_xsks_fd >= 0)
 		note("%s: gcprobe xdp tap found: sockets join its xsks map (%s), no libxdp program",

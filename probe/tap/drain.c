@@ -113,12 +113,12 @@ out:
 
 /*
  * Counters at the last drain, by whoever drained (a run, `tap inventory`):
- * /run/gcprobe/tap/<dev>.drained, so an interval's mirrored/policy_hits/
+ * TAP_META_DIR/KEY.drained, so an interval's mirrored/policy_hits/
  * overflow cover the same packets as its lists (0 before the first drain).
  */
 static void drained_path(const struct tap *t, char *p, size_t n)
 {
-	snprintf(p, n, TAP_META_DIR "/%s.drained", t->meta.dev);
+	tap_state_path(p, n, t->meta.key, "drained");
 }
 
 /*
@@ -133,7 +133,7 @@ static void prev_load(const struct tap *t, uint64_t prev[GCP_TAP_ST__MAX], uint6
 
 	memset(prev, 0, sizeof(uint64_t) * GCP_TAP_ST__MAX);
 	*since_ns = 0;
-	snprintf(p, sizeof(p), TAP_META_DIR "/%s.meta", t->meta.dev);
+	tap_state_path(p, sizeof(p), t->meta.key, "meta");
 	if (!stat(p, &st))
 		*since_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 	drained_path(t, p, sizeof(p));
@@ -188,28 +188,22 @@ static void stats_delta(const struct tap *t, struct tap_inventory *inv)
 
 int tap_drain(const struct tap *t, struct tap_inventory *inv, char *err, size_t errsz)
 {
-	struct gcp_tap_cfg cfg;
 	struct timespec grace = { 0, DRAIN_GRACE_NS };
 	int ncpu = libbpf_num_possible_cpus();
 
 	tap_inv_clear(inv);
-	if (ncpu <= 0 || tap_cfg_get(t, &cfg)) {
-		snprintf(err, errsz, "%s: tap_cfg: %s", t->meta.dev, strerror(errno));
+	if (ncpu <= 0 || !t->cfg) {
+		snprintf(err, errsz, "%s: tap_cfg: not open", t->meta.dev);
 		return -1;
 	}
-	__u8 old = (__u8)cfg.slot;
-	cfg.slot = old ^ 1u;
-	if (tap_cfg_set(t, &cfg)) {
-		snprintf(err, errsz, "%s: tap_cfg: %s", t->meta.dev, strerror(errno));
-		return -1;
-	}
+	/*
+	 * The drain alone writes slot, with one atomic flip of the mapped
+	 * field: policy changes store their own fields of tap_cfg and never
+	 * write this one back (they did, from a stale copy, when both
+	 * rewrote the whole entry).
+	 */
+	__u8 old = (__u8)(__atomic_fetch_xor(&t->cfg->slot, 1u, __ATOMIC_SEQ_CST) & 1u);
 	nanosleep(&grace, NULL);
-	/* A policy change may have rewritten tap_cfg with the old slot meanwhile. */
-	for (int tries = 0; tries < 5 && !tap_cfg_get(t, &cfg) && cfg.slot == old; tries++) {
-		cfg.slot = old ^ 1u;
-		tap_cfg_set(t, &cfg);
-		nanosleep(&grace, NULL);
-	}
 	if (drain_map(t->fd.inv_protos, sizeof(struct gcp_tap_proto_key), old, proto_item,
 		      &inv->protos, ncpu) ||
 	    drain_map(t->fd.inv_src_ips, sizeof(struct gcp_tap_ip_key), old, ip_item,

@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 
 #define NKINDS 5
@@ -60,33 +59,35 @@ static __u32 active_dims(const struct tap *t)
 }
 
 /*
- * tap_cfg is one array entry that a running drain also rewrites (slot
- * flips): write, give a concurrent read-modify-write time to land, read
- * back, and redo ours when it was overwritten.
+ * tap_cfg fields are stored one at a time into the mapped map, each by
+ * its owner: policy commands store policy_mode and match_dims, the drain
+ * flips slot. Nothing rewrites the whole entry, so no read-modify-write
+ * can put back a stale copy of another owner's field (issue 14: a slot
+ * flip and a policy change used to undo each other).
+ *
+ * match_dims follows the policy maps. Two policy commands at once may
+ * store dims computed before the other's map change; whoever stores
+ * checks the maps again afterwards and stores again when they moved, so
+ * the last store always matches the final maps.
  */
-static int update_cfg(const struct tap *t, int mode, char *err, size_t errsz)
-{
-	struct timespec settle = { 0, 20000000L };
-	struct gcp_tap_cfg cfg;
-	__u32 want_dims = active_dims(t);
+#define DIMS_TRIES 64
 
-	errno = 0;
-	for (int tries = 0; tries < 5; tries++) {
-		if (tap_cfg_get(t, &cfg))
-			break;
-		if (tries && cfg.match_dims == want_dims &&
-		    (mode < 0 || cfg.policy_mode == (__u32)mode))
+static int store_dims(const struct tap *t, char *err, size_t errsz)
+{
+	for (int tries = 0; tries < DIMS_TRIES; tries++) {
+		__u32 dims = active_dims(t);
+		__atomic_store_n(&t->cfg->match_dims, dims, __ATOMIC_SEQ_CST);
+		if (active_dims(t) == dims)
 			return 0;
-		cfg.match_dims = want_dims;
-		if (mode >= 0)
-			cfg.policy_mode = (__u32)mode;
-		if (tap_cfg_set(t, &cfg))
-			break;
-		nanosleep(&settle, NULL);
 	}
-	snprintf(err, errsz, "%s: tap_cfg: %s", t->meta.dev,
-		 errno ? strerror(errno) : "keeps being overwritten");
+	snprintf(err, errsz, "%s: policy maps keep changing (another policy command?)",
+		 t->meta.dev);
 	return -1;
+}
+
+static void store_mode(const struct tap *t, __u32 mode)
+{
+	__atomic_store_n(&t->cfg->policy_mode, mode, __ATOMIC_SEQ_CST);
 }
 
 static void entry_str(const struct tap_pol_entry *e, char *buf, size_t n)
@@ -115,8 +116,11 @@ int tap_policy_add(const struct tap *t, const struct tap_pol_entry *e, char *err
 			 errno == E2BIG || errno == ENOSPC ? " (policy map full)" : "");
 		return -1;
 	}
-	/* The first entry switches the tap to match mode. */
-	return update_cfg(t, GCP_TAP_POLICY_MATCH, err, errsz);
+	/* The first entry switches the tap to match mode, once its dimension is active. */
+	if (store_dims(t, err, errsz))
+		return -1;
+	store_mode(t, GCP_TAP_POLICY_MATCH);
+	return 0;
 }
 
 int tap_policy_del(const struct tap *t, const struct tap_pol_entry *e, char *err, size_t errsz)
@@ -129,7 +133,7 @@ int tap_policy_del(const struct tap *t, const struct tap_pol_entry *e, char *err
 			 errno == ENOENT ? "no such entry" : strerror(errno));
 		return -1;
 	}
-	return update_cfg(t, -1, err, errsz);
+	return store_dims(t, err, errsz);
 }
 
 static void map_clear(int fd)
@@ -145,9 +149,10 @@ static void map_clear(int fd)
 
 int tap_policy_clear(const struct tap *t, char *err, size_t errsz)
 {
+	store_mode(t, GCP_TAP_POLICY_NONE); /* mirror nothing before the entries go */
 	for (int k = 0; k < NKINDS; k++)
 		map_clear(kind_fd(t, (enum tap_pol_kind)k));
-	return update_cfg(t, GCP_TAP_POLICY_NONE, err, errsz);
+	return store_dims(t, err, errsz);
 }
 
 int tap_policy_set_mode(const struct tap *t, __u32 mode, char *err, size_t errsz)
@@ -157,7 +162,10 @@ int tap_policy_set_mode(const struct tap *t, __u32 mode, char *err, size_t errsz
 			 t->meta.dev, t->meta.dev);
 		return -1;
 	}
-	return update_cfg(t, (int)mode, err, errsz);
+	if (store_dims(t, err, errsz))
+		return -1;
+	store_mode(t, mode);
+	return 0;
 }
 
 static void show_map(FILE *f, enum tap_pol_kind k, int fd, const char *label)

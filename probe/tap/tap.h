@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "tap_common.h"
+#include "tap_pin.h"
 
 /* Clocks of the tap code: wall time for record timestamps, monotonic for intervals. */
 static inline uint64_t tap_wall_ns(void)
@@ -31,9 +32,6 @@ static inline uint64_t tap_mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-#define TAP_BPFFS "/sys/fs/bpf"
-#define TAP_PIN_ROOT TAP_BPFFS "/gcprobe/tap"
-#define TAP_META_DIR "/run/gcprobe/tap"
 #define TAP_TC_HANDLE 0x6763u
 #define TAP_TC_PRIO 1u
 #define TAP_MAX_LOCAL 64 /* --local prefixes */
@@ -147,39 +145,75 @@ struct tap_maps {
 	    local_prefixes, inv_protos, inv_src_ips, inv_dst_ips, inv_ports, inv_dirs, xsks;
 };
 
-/* What /run/gcprobe/tap/<dev>.meta records. */
+/* What TAP_META_DIR/KEY.meta records. */
 struct tap_meta {
-	char dev[IF_NAMESIZE];
+	char key[TAP_KEY_SZ];         /* pin directory: NETNS:IFINDEX (older versions: the name) */
+	char dev[IF_NAMESIZE];        /* the interface's name at attach */
+	unsigned long long netns;     /* inode of its network namespace */
 	int ifindex;
 	enum tap_mode mode;
 	char monitor[IF_NAMESIZE];
 	__u32 xdp_flags;
-	bool tc_created_qdisc;
+	bool tc_created_qdisc;        /* informational: detach goes by the pin directory's marker */
 	__u32 prog_ids[2];            /* tc: ingress, egress; xdp: [0] */
 };
 
 struct tap {
 	struct tap_meta meta;
 	struct tap_maps fd;
+	struct gcp_tap_cfg *cfg;      /* tap_cfg, mapped: fields are stored one at a time */
+};
+
+/* A pinned tap as tap_list / tap_find see it. */
+struct tap_ref {
+	char key[TAP_KEY_SZ];         /* its directory under TAP_PIN_ROOT */
+	char dev[IF_NAMESIZE];        /* current name (here), else the name at attach */
+	char meta_dev[IF_NAMESIZE];   /* the name at attach (meta file; "" without one) */
+	unsigned long long netns;
+	int ifindex;
+	bool here;                    /* in the caller's network namespace */
+	bool legacy;                  /* keyed by name (an older gcprobe's): detach only */
+	bool complete;                /* every map pinned (not mid-attach or a crashed one) */
 };
 
 /* Attach and pin; the tap persists after the process. 0 or -1 (err set). */
 int tap_attach(const char *dev, const struct tap_attach_opts *ao, char *err, size_t errsz);
+
+/*
+ * DEV of the caller's network namespace (also when renamed or gone since
+ * attach: by the meta file's name), an older name-keyed tap DEV, or a key
+ * NETNS:IFINDEX as `tap list` shows for taps of other namespaces. 0, or
+ * -1 (err set).
+ */
+int tap_find(const char *dev, struct tap_ref *r, char *err, size_t errsz);
+/* Every pinned tap of every namespace; returns the count (<= max). */
+#define TAP_LIST_MAX 256
+int tap_list(struct tap_ref *v, int max);
+
 /* Remove programs, the qdisc we created, pins and meta. 0 or -1 (err set). */
 int tap_detach(const char *dev, char *err, size_t errsz);
-/* Devices with a pinned tap, for detach --all and list; returns the count (<= max). */
-int tap_list_devs(char (*devs)[IF_NAMESIZE], int max);
+int tap_detach_ref(const struct tap_ref *r, char *err, size_t errsz);
 
 /* Open a pinned tap's maps and meta. 0, or -1 (err set). */
 int tap_open(const char *dev, struct tap *t, char *err, size_t errsz);
+int tap_open_ref(const struct tap_ref *r, struct tap *t, char *err, size_t errsz);
 void tap_close(struct tap *t);
-bool tap_is_pinned(const char *dev);
 
-/* cfg map, key 0. */
+/* A snapshot of tap_cfg. */
 int tap_cfg_get(const struct tap *t, struct gcp_tap_cfg *cfg);
-int tap_cfg_set(const struct tap *t, const struct gcp_tap_cfg *cfg);
 /* tap_stats summed over CPUs. */
 int tap_stats_get(const struct tap *t, uint64_t st[GCP_TAP_ST__MAX]);
+
+/* printf-style into err; returns -1. */
+__attribute__((format(printf, 3, 4)))
+int tap_fail(char *err, size_t errsz, const char *fmt, ...);
+
+/* Hooks (hook.c), by program id: never someone else's program or qdisc. */
+int tap_tc_attach(struct tap_meta *m, int fd_in, int fd_eg, char *err, size_t errsz);
+void tap_tc_detach(const struct tap_meta *m);
+int tap_xdp_attach(struct tap_meta *m, int fd, enum tap_xdp_attach how, char *err, size_t errsz);
+void tap_xdp_detach(const struct tap_meta *m);
+__u32 tap_pinned_prog_id(const char *key, const char *name);
 
 /* Policy (policy.c): runtime updates of the pinned maps. */
 int tap_policy_add(const struct tap *t, const struct tap_pol_entry *e, char *err, size_t errsz);
@@ -192,7 +226,7 @@ void tap_policy_show(const struct tap *t, FILE *f);
  * Drain (drain.c): flip the slot, wait for in-flight programs, move the
  * old slot's counters into inv (cleared first) and delete them; mirrored,
  * policy_hits and overflow since the previous drain (by any process:
- * /run/gcprobe/tap/<dev>.drained). 0 or -1 (err set).
+ * TAP_META_DIR/KEY.drained). 0 or -1 (err set).
  */
 int tap_drain(const struct tap *t, struct tap_inventory *inv, char *err, size_t errsz);
 

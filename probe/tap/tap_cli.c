@@ -23,7 +23,7 @@ static const char tap_usage[] =
 	"usage: gcprobe tap attach DEV [--mode tc|xdp] [--monitor IF] [--policy all|none|match]\n"
 	"                              [--local CIDR[,CIDR...]] [--xdp-attach native|generic|auto]\n"
 	"                              [--miss pass|drop]\n"
-	"       gcprobe tap detach DEV | --all\n"
+	"       gcprobe tap detach DEV | KEY | --all\n"
 	"       gcprobe tap list\n"
 	"       gcprobe tap policy DEV show | all | none | match | clear\n"
 	"       gcprobe tap policy DEV add|del KIND VALUE\n"
@@ -32,8 +32,10 @@ static const char tap_usage[] =
 	"eBPF taps on virtual interfaces (veth of a VM/container, bridge port, OVS\n"
 	"internal port): per-tap inventory of protocols, addresses, service ports and\n"
 	"directions, and policy-selected traffic steered to the probe. A tap is pinned\n"
-	"under " TAP_PIN_ROOT "/DEV/ (bpffs, mounted when absent) with its state in\n"
-	TAP_META_DIR "/DEV.meta; it stays attached after the command until detached.\n"
+	"under " TAP_PIN_ROOT "/KEY/ (bpffs, mounted when absent) with its state in\n"
+	TAP_META_DIR "/KEY.meta, KEY being NETNS:IFINDEX (network namespace inode,\n"
+	"interface index); it stays attached after the command until detached. DEV\n"
+	"names an interface of the current network namespace.\n"
 	"The tapped traffic itself always continues unchanged (tc mode).\n"
 	"\n"
 	"attach DEV          load and attach the tap programs, pin them, exit\n"
@@ -53,10 +55,13 @@ static const char tap_usage[] =
 	"  --xdp-attach A    xdp: native, generic (skb) or auto (native, else generic)\n"
 	"  --miss M          xdp: verdict for packets that do not match: pass (default)\n"
 	"                    or drop\n"
-	"detach DEV|--all    remove the programs, the clsact qdisc when the tap made it,\n"
-	"                    the pins and the meta file\n"
+	"detach DEV|KEY      remove the programs, the clsact qdisc when the tap made it\n"
+	"                    (and no other filter is on it), the pins and the meta file.\n"
+	"                    KEY (from list): a tap of another network namespace\n"
+	"  --all             every tap of the current network namespace\n"
 	"list                one line per tap: DEV mode= monitor= policy= dims= pkts=\n"
-	"                    mirrored= overflow= (counters since attach)\n"
+	"                    mirrored= overflow= (counters since attach); those of other\n"
+	"                    network namespaces after them, with netns= key=\n"
 	"policy DEV ...      runtime changes, no reload:\n"
 	"  show              mode, policy, active dimensions, entries, local prefixes\n"
 	"  all|none|match    set the policy mode (match needs entries)\n"
@@ -221,61 +226,92 @@ static int cmd_attach(int argc, char **argv)
 
 /* ---- detach, list ---- */
 
+/* detach --all: this network namespace's taps; other namespaces' and older name-keyed ones stay. */
+static int detach_all(void)
+{
+	struct tap_ref *v = calloc(TAP_LIST_MAX, sizeof(*v));
+	char err[ERR_SZ];
+	int status = 0;
+
+	if (!v)
+		return tap_err(EXIT_RUNTIME, "out of memory");
+	int n = tap_list(v, TAP_LIST_MAX);
+	for (int i = 0; i < n; i++) {
+		if (v[i].legacy)
+			tap_err(0, "%s: tapped by an older gcprobe (pins keyed by name), left: "
+				"gcprobe tap detach %s", v[i].dev, v[i].dev);
+		else if (v[i].here && tap_detach_ref(&v[i], err, sizeof(err)))
+			status = tap_err(EXIT_RUNTIME, "%s", err);
+	}
+	free(v);
+	return status;
+}
+
 static int cmd_detach(int argc, char **argv)
 {
-	char devs[256][IF_NAMESIZE];
 	char err[ERR_SZ];
 	int status = 0;
 
 	if (argc != 2)
 		return tap_err(EXIT_USAGE, "detach: needs DEV or --all");
-	if (strcmp(argv[1], "--all")) {
-		if (argv[1][0] == '-')
-			return tap_err(EXIT_USAGE, "detach: unknown option '%s'", argv[1]);
-		hold_signals(true);
-		status = tap_detach(argv[1], err, sizeof(err));
-		hold_signals(false);
-		return status ? tap_err(EXIT_RUNTIME, "%s", err) : 0;
-	}
 	hold_signals(true);
-	int n = tap_list_devs(devs, 256);
-	for (int i = 0; i < n; i++)
-		if (tap_detach(devs[i], err, sizeof(err)))
-			status = tap_err(EXIT_RUNTIME, "%s", err);
+	if (!strcmp(argv[1], "--all"))
+		status = detach_all();
+	else if (argv[1][0] == '-')
+		status = tap_err(EXIT_USAGE, "detach: unknown option '%s'", argv[1]);
+	else if (tap_detach(argv[1], err, sizeof(err)))
+		status = tap_err(EXIT_RUNTIME, "%s", err);
 	hold_signals(false);
 	return status;
 }
 
-static int cmd_list(int argc, char **argv)
+/* One line per tap; taps of other network namespaces end in netns=INODE (detach them by KEY). */
+static void list_one(const struct tap_ref *r)
 {
-	char devs[256][IF_NAMESIZE];
+	struct tap t;
+	struct gcp_tap_cfg cfg = { 0 };
+	uint64_t st[GCP_TAP_ST__MAX] = { 0 };
 	char err[ERR_SZ], dims[64];
 
+	if (r->legacy) {
+		tap_err(0, "%s: tapped by an older gcprobe (pins keyed by name in " TAP_PIN_ROOT
+			"/%s): gcprobe tap detach %s, then attach again", r->dev, r->key, r->dev);
+		return;
+	}
+	if (!r->complete)
+		return; /* being attached or detached right now */
+	if (tap_open_ref(r, &t, err, sizeof(err))) {
+		tap_err(0, "%s", err);
+		return;
+	}
+	tap_cfg_get(&t, &cfg);
+	tap_stats_get(&t, st);
+	tap_dims_str(cfg.match_dims, dims, sizeof(dims));
+	printf("%s mode=%s monitor=%s policy=%s dims=%s pkts=%llu mirrored=%llu overflow=%llu",
+	       r->dev, t.meta.mode == TAP_MODE_XDP ? "xdp" : "tc",
+	       t.meta.monitor[0] ? t.meta.monitor : "-", tap_policy_mode_name(cfg.policy_mode), dims,
+	       (unsigned long long)st[GCP_TAP_ST_PKTS], (unsigned long long)st[GCP_TAP_ST_MIRRORED],
+	       (unsigned long long)st[GCP_TAP_ST_INV_OVERFLOW]);
+	if (!r->here)
+		printf(" netns=%llu key=%s", r->netns, r->key);
+	putchar('\n');
+	tap_close(&t);
+}
+
+static int cmd_list(int argc, char **argv)
+{
 	(void)argv;
 	if (argc != 1)
 		return tap_err(EXIT_USAGE, "list: takes no arguments");
-	int n = tap_list_devs(devs, 256);
-	for (int i = 0; i < n; i++) {
-		struct tap t;
-		struct gcp_tap_cfg cfg = { 0 };
-		uint64_t st[GCP_TAP_ST__MAX] = { 0 };
-		if (!tap_is_pinned(devs[i]))
-			continue; /* being attached or detached right now */
-		if (tap_open(devs[i], &t, err, sizeof(err))) {
-			tap_err(0, "%s", err);
-			continue;
-		}
-		tap_cfg_get(&t, &cfg);
-		tap_stats_get(&t, st);
-		tap_dims_str(cfg.match_dims, dims, sizeof(dims));
-		printf("%s mode=%s monitor=%s policy=%s dims=%s pkts=%llu mirrored=%llu "
-		       "overflow=%llu\n", devs[i], t.meta.mode == TAP_MODE_XDP ? "xdp" : "tc",
-		       t.meta.monitor[0] ? t.meta.monitor : "-", tap_policy_mode_name(cfg.policy_mode),
-		       dims, (unsigned long long)st[GCP_TAP_ST_PKTS],
-		       (unsigned long long)st[GCP_TAP_ST_MIRRORED],
-		       (unsigned long long)st[GCP_TAP_ST_INV_OVERFLOW]);
-		tap_close(&t);
-	}
+	struct tap_ref *v = calloc(TAP_LIST_MAX, sizeof(*v));
+	if (!v)
+		return tap_err(EXIT_RUNTIME, "out of memory");
+	int n = tap_list(v, TAP_LIST_MAX);
+	for (int pass = 0; pass < 2; pass++) /* this namespace's taps first */
+		for (int i = 0; i < n; i++)
+			if (v[i].here == !pass)
+				list_one(&v[i]);
+	free(v);
 	return 0;
 }
 

@@ -13,7 +13,8 @@ skip() { echo "SKIP: $*"; exit 0; }
 # The system interpreter: a version-manager shim costs seconds per start.
 PY=$(command -v /usr/bin/python3 || command -v python3) || skip "needs python3 (traffic generator)"
 
-# Pins are global (/sys/fs/bpf/gcprobe/tap/DEV): device names carry the pid.
+# Pins are global (/sys/fs/bpf/gcprobe/tap/NETNS:IFINDEX, the network
+# namespace's inode and the interface's index): names carry the pid anyway.
 ID=$$
 NS_H=gtc${ID}h NS_A=gtc${ID}a NS_B=gtc${ID}b
 TAPDEV=gtc${ID}t MON0=gtc${ID}m MON1=gtc${ID}n PEERB=gtc${ID}p
@@ -38,6 +39,8 @@ T0=$(date +%s.%N)
 ok() { [ $FAILS -eq $SEEN ] && printf 'ok: %s (%.1f s)\n' "$*" "$(echo "$(date +%s.%N) - $T0" | bc)"; SEEN=$FAILS; }
 H() { nsenter --net=/run/netns/$NS_H "$@"; }   # network namespace only: bpffs stays visible
 G() { H "$BIN" "$@"; }
+# Pin directory name of DEV in H (docs/TAPS.md, "Pinning layout").
+key() { echo "$(stat -L -c %i /run/netns/$NS_H):$(H ip -o link show "$1" | cut -d: -f1)"; }
 
 # Host namespace H: TAPDEV <-> eth0 of A, PEERB <-> eth0 of B, one bridge;
 # MON0 <-> MON1 is the monitor pair the tc tap clones into. IPv6 off: exact counts.
@@ -100,6 +103,9 @@ G tap attach $TAPDEV --monitor $MON0 --local 10.91.0.0/24 2>"$TMP/err" ||
 	{ grep -qiE "not permitted|bpffs" "$TMP/err" && skip "BPF unavailable: $(cat "$TMP/err")"; fail "attach: $(cat "$TMP/err")"; }
 G tap list | grep -qx "$TAPDEV mode=tc monitor=$MON0 policy=all dims=- pkts=0 mirrored=0 overflow=0" ||
 	fail "list: $(G tap list | grep "$TAPDEV")"
+KEY=$(key $TAPDEV)
+[ -e "/sys/fs/bpf/gcprobe/tap/$KEY/tap_cfg" ] && [ -e "/run/gcprobe/tap/$KEY.meta" ] ||
+	fail "no pins or meta file under $KEY: $(ls /sys/fs/bpf/gcprobe/tap /run/gcprobe/tap)"
 H tc filter show dev $TAPDEV ingress | grep -q "handle 0x6763 tap_tc_ingress" || fail "no ingress filter"
 H tc filter show dev $TAPDEV egress | grep -q "handle 0x6763 tap_tc_egress" || fail "no egress filter"
 G tap attach $TAPDEV 2>"$TMP/err"; rc=$?
@@ -173,8 +179,8 @@ ok "del, clear, none"
 # ---- detach leaves nothing ----
 G tap detach $TAPDEV || fail "detach"
 H tc qdisc show dev $TAPDEV | grep -q clsact && fail "clsact left on $TAPDEV"
-[ -e /sys/fs/bpf/gcprobe/tap/$TAPDEV ] && fail "pins left"
-[ -e /run/gcprobe/tap/$TAPDEV.meta ] && fail "meta left"
+[ -e "/sys/fs/bpf/gcprobe/tap/$KEY" ] && fail "pins left"
+[ -e "/run/gcprobe/tap/$KEY.meta" ] && fail "meta left"
 G tap list | grep -q "^$TAPDEV " && fail "still listed"
 ok "detach"
 
@@ -195,7 +201,7 @@ p = r[0]["protocols"]; assert p == [{"l4": "udp", "ip_version": 4, "pkts": 7, "b
 assert r[0]["mirrored_pkts"] == 7, r
 ' 2>"$TMP/py" || fail "--tap run record: $(tail -1 "$TMP/py")"
 H tc qdisc show dev $TAPDEV | grep -q clsact && fail "--tap run: clsact left after SIGTERM"
-[ -e /sys/fs/bpf/gcprobe/tap/$TAPDEV ] && fail "--tap run: pins left after SIGTERM"
+[ -e "/sys/fs/bpf/gcprobe/tap/$KEY" ] && fail "--tap run: pins left after SIGTERM"
 ok "--tap run: final interval drained, nothing left after SIGTERM"
 
 # ---- XSKMAP: tc tap clones to MON0, xdp tap on MON1 feeds gcprobe --iface MON1 ----

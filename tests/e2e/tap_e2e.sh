@@ -24,13 +24,16 @@ IP1=10.77.0.1 IP2=10.77.0.2 NET=10.77.0.0/24
 PINS=/sys/fs/bpf/gcprobe/tap META=/run/gcprobe/tap
 T=
 PIDS=()
+# A tap's pin directory and meta file name: NETNS:IFINDEX (docs/TAPS.md, "Pinning layout").
+key() { echo "$(stat -L -c %i /proc/self/ns/net):$(ip -o link show "$1" 2>/dev/null | cut -d: -f1)"; }
 
 cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	for p in "$P1" "$MON1"; do
-		[ -e "$PINS/$p" ] || [ -e "$META/$p.meta" ] && "$BIN" tap detach "$p" >/dev/null 2>&1
+		[ -e "$PINS/$(key "$p")" ] || [ -e "$META/$(key "$p").meta" ] &&
+			"$BIN" tap detach "$p" >/dev/null 2>&1
 	done
 	ip link del "$BR" 2>/dev/null
 	ip link del "$MON0" 2>/dev/null
@@ -324,7 +327,7 @@ PY
 
 # Program ids named in a tap's meta file (prog...=ID lines).
 meta_prog_ids() { # DEV
-	sed -n 's/^prog[^=]*=\([0-9][0-9,]*\)$/\1/p' "$META/$1.meta" 2>/dev/null | tr ',' ' '
+	sed -n 's/^prog[^=]*=\([0-9][0-9,]*\)$/\1/p' "$META/$(key "$1").meta" 2>/dev/null | tr ',' ' '
 }
 
 # assert_gone DEV [PROG IDS]: no clsact qdisc (we created it), filter, XDP
@@ -335,8 +338,8 @@ assert_gone() {
 	[ -z "$(tc filter show dev "$dev" ingress 2>/dev/null)$(tc filter show dev "$dev" egress 2>/dev/null)" ] ||
 		fail "$dev: tc filters left: $(tc filter show dev "$dev" ingress; tc filter show dev "$dev" egress)"
 	ip link show dev "$dev" | grep -q "prog/xdp" && fail "$dev: XDP program left: $(ip link show dev "$dev")"
-	[ -e "$PINS/$dev" ] && fail "$dev: pins left: $(ls "$PINS/$dev")"
-	[ -e "$META/$dev.meta" ] && fail "$dev: meta file left"
+	[ -e "$PINS/$(key "$dev")" ] && fail "$dev: pins left: $(ls "$PINS/$(key "$dev")")"
+	[ -e "$META/$(key "$dev").meta" ] && fail "$dev: meta file left"
 	for id in "$@"; do
 		bpftool prog show id "$id" >/dev/null 2>&1 && fail "$dev: program id $id still loaded"
 	done
