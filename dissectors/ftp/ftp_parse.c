@@ -12,6 +12,13 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* RFC 1123 4.1.2.6: reply text around the numbers varies; a list may
+ * begin at any digit that does not continue a number. */
+static bool number_starts(const char *s, size_t i)
+{
+	return is_digit(s[i]) && !(i && is_digit(s[i - 1]));
+}
+
 /* Decimal number of at most max, advancing *i; -1 when none or too big. */
 static long number(const char *s, size_t n, size_t *i, long max)
 {
@@ -54,13 +61,9 @@ static int six(const char *s, size_t n, size_t i, uint8_t addr[4], uint16_t *por
 
 int gcp_ftp_parse_pasv(const char *s, size_t n, uint8_t addr[4], uint16_t *port)
 {
-	/* RFC 1123 4.1.2.6: scan for the first digit, the text around varies. */
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]) || (i && is_digit(s[i - 1])))
-			continue;
-		if (six(s, n, i, addr, port) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (number_starts(s, i) && six(s, n, i, addr, port) == 0)
 			return 0;
-	}
 	return -1;
 }
 
@@ -173,13 +176,9 @@ int gcp_ftp_parse_lprt(const char *s, size_t n, int *af, uint16_t *port)
 
 int gcp_ftp_parse_lpsv(const char *s, size_t n, int *af, uint16_t *port)
 {
-	/* Like 227 (RFC 1123 4.1.2.6): the list is wherever its digits start. */
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]) || (i && is_digit(s[i - 1])))
-			continue;
-		if (long_list(s, n, i, af, port) == 0)
+	for (size_t i = 0; i < n; i++) /* like 227 */
+		if (number_starts(s, i) && long_list(s, n, i, af, port) == 0)
 			return 0;
-	}
 	return -1;
 }
 
