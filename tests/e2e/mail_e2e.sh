@@ -195,6 +195,9 @@ scenario 41011 imap "$USER_NAME" none -- "${CURL[@]}" --local-port 41011 "imap:/
 cat >"$tmp/imap_literal.py" <<'EOF'
 import socket, sys
 srv, lport, user, pw = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+empty = len(sys.argv) > 5  # an empty user literal {0}: refused, then LOGOUT
+if empty:
+    user = ""
 s = socket.create_connection((srv, 143), timeout=10, source_address=("", lport))
 f = s.makefile("rb")
 def line():
@@ -204,11 +207,12 @@ def line():
     return l
 line()
 s.sendall(b"a1 LOGIN {%d}\r\n" % len(user))
-assert line().startswith(b"+")
+if not empty:  # RFC 9051 4.3: a zero-length literal needs no go-ahead
+    assert line().startswith(b"+")
 s.sendall(user.encode() + b" {%d}\r\n" % len(pw))
 assert line().startswith(b"+")
 s.sendall(pw.encode() + b"\r\n")
-while not line().startswith(b"a1 OK"):
+while not line().startswith(b"a1 NO" if empty else b"a1 OK"):
     pass
 s.sendall(b"a2 LOGOUT\r\n")
 while not line().startswith(b"a2 "):
@@ -216,6 +220,9 @@ while not line().startswith(b"a2 "):
 EOF
 scenario 41012 imap "$USER_NAME" none -- python3 "$tmp/imap_literal.py" $SRV_IP 41012 \
 	"$USER_NAME" "$USER_PASS"
+# LOGIN {0} {N}: the password literal that follows an empty user is no account.
+scenario 41015 imap - none -- python3 "$tmp/imap_literal.py" $SRV_IP 41015 \
+	"$USER_NAME" "$USER_PASS" empty
 scenario 41013 imap - starttls -- "${CURL[@]}" --local-port 41013 --ssl-reqd "imap://$SRV_IP/"
 scenario 41014 imap - tls -- "${CURL[@]}" --local-port 41014 "imaps://$SRV_IP/"
 scenario 41021 smtp "e2e.bob@mail.test" none -- "${SWAKS[@]}" --local-port 41021
