@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config clang llvm libmsgpack-dev libcriterion-dev
       libpcap-dev libssl-dev zlib1g-dev libhyperscan-dev tshark python3
       libxdp-dev libbpf-dev bpftool dpdk-dev libdpdk-dev librdkafka-dev
-      tcpdump tcpreplay iproute2 curl lftp swaks openssl vsftpd
+      tcpdump tcpreplay iproute2 curl lftp swaks libnet-ssleay-perl libio-socket-ssl-perl
+      openssl vsftpd
       dovecot-imapd dovecot-pop3d opensmtpd gnuplot-nox libndpi-bin jq
       nginx dnsmasq-base bind9-dnsutils ethtool time)
 

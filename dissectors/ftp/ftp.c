@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* FTP control channel (RFC 959, RFC 2428, RFC 1123 4.1): commands and
- * (multi-line) replies; announces data connections as expectations and
- * describes each transfer for the ftpdata dissector, which emits the record. */
+/* FTP control channel (RFC 959, RFC 2428, RFC 1639, RFC 3659, RFC 1123
+ * 4.1): commands and (multi-line) replies, paired through a bounded queue
+ * of commands awaiting their reply so that pipelined commands work;
+ * announces data connections as expectations and describes each transfer
+ * for the ftpdata dissector, which emits the record. */
 #include <netinet/in.h>
 #include <string.h>
 
@@ -9,19 +11,21 @@
 
 #define FTP_LINE_MAX 2048 /* longer lines are skipped up to their LF */
 #define TLS_REC_MAX (16384 + 2048 + 5)
+/* Commands sent and not yet answered. Clients pipeline a few (TYPE, PASV,
+ * RETR); more than this: the oldest is taken as answered, an anomaly. */
+#define FTP_QUEUE 8
 
-/* The command whose reply is awaited (RFC 959 is lock-step). */
+/* What a pending command waits for from its reply. */
 enum ftp_cmd {
-	CMD_NONE = 0,
-	CMD_PASV,
-	CMD_EPSV,
+	CMD_OTHER = 0,
+	CMD_PASV, /* PASV / EPSV / LPSV: the reply names the port */
 	CMD_PORT,
 	CMD_CWD,
 	CMD_CDUP,
 	CMD_PWD,
 	CMD_AUTH,
+	CMD_REST,
 	CMD_XFER,
-	CMD_OTHER,
 };
 
 enum cwd_kind {
@@ -36,16 +40,35 @@ struct ftp_dir {
 	bool tls;        /* after AUTH TLS/234 (RFC 4217): skip TLS records */
 };
 
+/* A command awaiting its final (2yz-5yz) reply. */
+struct ftp_pend {
+	uint8_t cmd;     /* enum ftp_cmd */
+	char type;       /* XFER: the TYPE in force when it was sent */
+	bool bound;      /* XFER: tied to its data connection (or to none) */
+	bool rename;     /* XFER: bound while a directory change was unanswered */
+	bool dflt;       /* XFER: on the default data port (RFC 959 3.2) */
+	char verb[5];
+	uint16_t arg_len;
+	uint64_t h;      /* PORT, XFER: the expectation */
+	uint64_t off;    /* REST: the marker */
+	char arg[FTP_NAME_MAX]; /* CWD, XFER */
+};
+
 struct ftp_state {
 	struct ftp_dir d[2];
-	uint8_t cmd;     /* enum ftp_cmd */
 	uint8_t cwd_kind;
 	char type;
-	uint16_t cwd_len, arg_len;
+	bool greeted;    /* the first reply went by (the 220 greeting answers nothing) */
+	bool from_start; /* greeting or USER seen: the RFC 959 defaults hold */
+	bool announced;  /* PORT/PASV family sent since the last transfer */
+	bool rest_set;   /* an accepted REST applies to the next transfer */
+	uint8_t qhead, qlen;
+	uint16_t cwd_len;
+	uint64_t rest;
+	uint64_t h_cur;  /* expectation of the last announcement */
 	char cwd[FTP_NAME_MAX];
-	char arg[FTP_NAME_MAX]; /* argument of the command awaiting its reply */
 	char user[FTP_USER_MAX];
-	uint64_t h_cur;  /* expectation of the last PASV/EPSV/PORT/EPRT */
+	struct ftp_pend q[FTP_QUEUE];
 };
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -89,8 +112,8 @@ static struct ftp_xfer *cur_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ct
  * argument is ignored (NAT rewrites it, or not): the data connection
  * runs between the control connection's own addresses.
  */
-static void expect_data(struct ftp_state *s, struct gcp_dissect_ctx *ctx, bool active,
-			uint16_t port)
+static uint64_t expect_data(struct ftp_state *s, struct gcp_dissect_ctx *ctx, bool active,
+			    uint16_t port)
 {
 	const struct gcp_flow_info *fi = gcp_dctx_flow(ctx);
 	struct ftp_xfer x;
@@ -115,6 +138,7 @@ static void expect_data(struct ftp_state *s, struct gcp_dissect_ctx *ctx, bool a
 	};
 
 	s->h_cur = gcp_dctx_expect(ctx, &e);
+	return s->h_cur;
 }
 
 /* File name of a transfer: the argument, with the cwd when known. */
@@ -146,47 +170,172 @@ static void skip_options(const char **arg, size_t *alen)
 	}
 }
 
-/* RETR/STOR/...: tie the announced connection to this transfer. */
-static void bind_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, const char *verb,
-		      const char *arg, size_t alen)
+static void xfer_filename(struct ftp_state *s, struct ftp_xfer *x, const struct ftp_pend *e)
 {
-	struct ftp_xfer *x = cur_xfer(s, ctx);
+	const char *arg = e->arg;
+	size_t alen = e->arg_len;
 
-	s->cmd = CMD_XFER;
-	if (!x || x->has_cmd) {
-		s->h_cur = 0; /* none announced for it (or not seen): replies are not ours */
-		return;
-	}
-	x->has_cmd = true;
-	for (int i = 0; i < 4; i++)
-		x->cmd[i] = (char)((verb[i] >= 'a' && verb[i] <= 'z') ? verb[i] - 32 : verb[i]);
-	x->cmd[4] = 0;
-	x->upload = verb_is(verb, 4, "STOR") || verb_is(verb, 4, "STOU") ||
-		    verb_is(verb, 4, "APPE");
-	x->type = s->type;
-	memcpy(x->user, s->user, sizeof(x->user));
 	if (!x->upload)
 		skip_options(&arg, &alen);
 	set_filename(s, x, arg, alen);
 }
 
+/*
+ * The data connection of a transfer that no PORT/PASV announced: RFC 959
+ * 3.2, the server connects (from port 20) to the client's default data
+ * port, which is the port of its control connection. Assumed only when
+ * the session was seen from its start, so a missed PASV is not taken
+ * for it.
+ */
+static struct ftp_xfer *default_port(struct ftp_state *s, struct gcp_dissect_ctx *ctx,
+				     struct ftp_pend *e)
+{
+	if (s->announced || !s->from_start)
+		return NULL;
+	e->dflt = expect_data(s, ctx, true, gcp_dctx_flow(ctx)->cport) != 0;
+	return cur_xfer(s, ctx);
+}
+
+/* RETR/STOR/...: tie the announced connection to this transfer. */
+static void bind_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, struct ftp_pend *e)
+{
+	struct ftp_xfer *x = cur_xfer(s, ctx);
+
+	if (!x || x->has_cmd)
+		x = default_port(s, ctx, e);
+	e->bound = true;
+	e->h = x ? s->h_cur : 0; /* 0: none announced for it (or not seen) */
+	s->announced = false;
+	if (!x)
+		return;
+	x->has_cmd = true;
+	memcpy(x->cmd, e->verb, sizeof(x->cmd));
+	x->upload = !strcmp(e->verb, "STOR") || !strcmp(e->verb, "STOU") ||
+		    !strcmp(e->verb, "APPE");
+	x->type = e->type;
+	memcpy(x->user, s->user, sizeof(x->user));
+	/* Bytes from a restart marker, or appended to a file, are not the
+	 * file: its MD5 would be wrong (RFC 3659 5, RFC 959 4.1.3 APPE). */
+	x->rest_offset = s->rest_set ? s->rest : 0;
+	x->partial = s->rest_set || !strcmp(e->verb, "APPE");
+	s->rest_set = false;
+	xfer_filename(s, x, e);
+}
+
+/* ---- the queue of pending commands ---------------------------------------------- */
+
+static struct ftp_pend *q_at(struct ftp_state *s, unsigned i)
+{
+	return &s->q[(s->qhead + i) % FTP_QUEUE];
+}
+
+static struct ftp_pend *q_head(struct ftp_state *s)
+{
+	return s->qlen ? q_at(s, 0) : NULL;
+}
+
+/* Is a command of kind c (or c2) waiting ahead of the newest entry? */
+static bool q_ahead(struct ftp_state *s, enum ftp_cmd c, enum ftp_cmd c2)
+{
+	for (unsigned i = 0; i + 1 < s->qlen; i++) {
+		uint8_t k = q_at(s, i)->cmd;
+
+		if (k == c || k == c2)
+			return true;
+	}
+	return false;
+}
+
+static struct ftp_xfer *pend_xfer(struct gcp_dissect_ctx *ctx, const struct ftp_pend *e)
+{
+	return e->h ? gcp_dctx_expect_data(ctx, e->h) : NULL;
+}
+
+/* The head's predecessors are answered: what it waited for is known. */
+static void q_activate(struct ftp_state *s, struct gcp_dissect_ctx *ctx)
+{
+	struct ftp_pend *e = q_head(s);
+	struct ftp_xfer *x;
+
+	if (!e || e->cmd != CMD_XFER)
+		return;
+	if (!e->bound)
+		bind_xfer(s, ctx, e);
+	else if (e->rename && (x = pend_xfer(ctx, e)) != NULL)
+		xfer_filename(s, x, e); /* the directory it was sent in is known now */
+	e->rename = false;
+}
+
+static void q_pop(struct ftp_state *s, struct gcp_dissect_ctx *ctx)
+{
+	s->qhead = (uint8_t)((s->qhead + 1) % FTP_QUEUE);
+	s->qlen--;
+	q_activate(s, ctx);
+}
+
+/* The head's reply will not be seen (gap, overflow, flow end). */
+static void q_drop(struct ftp_state *s, struct gcp_dissect_ctx *ctx)
+{
+	struct ftp_pend *e = q_head(s);
+
+	if (e->cmd == CMD_REST && e->off) {
+		/* Taken as accepted: a partial flag is better than a wrong MD5. */
+		s->rest_set = true;
+		s->rest = e->off;
+	}
+	q_pop(s, ctx);
+}
+
+static void q_flush(struct ftp_state *s, struct gcp_dissect_ctx *ctx)
+{
+	while (s->qlen)
+		q_drop(s, ctx);
+}
+
+static struct ftp_pend *q_push(struct ftp_state *s, struct gcp_dissect_ctx *ctx,
+			       enum ftp_cmd c)
+{
+	if (s->qlen == FTP_QUEUE) {
+		gcp_dctx_anomaly(ctx); /* more unanswered than a client pipelines */
+		q_drop(s, ctx);
+	}
+	struct ftp_pend *e = q_at(s, s->qlen++);
+
+	e->cmd = (uint8_t)c;
+	e->bound = e->rename = e->dflt = false;
+	e->h = e->off = 0;
+	e->arg_len = 0;
+	e->arg[0] = 0;
+	return e;
+}
+
 /* ---- commands ------------------------------------------------------------------- */
 
-static void cmd_port(struct ftp_state *s, struct gcp_dissect_ctx *ctx, bool ext, const char *arg,
-		     size_t alen)
+/* PORT / EPRT / LPRT (RFC 959, RFC 2428 2, RFC 1639). */
+static uint64_t cmd_port(struct ftp_state *s, struct gcp_dissect_ctx *ctx, const char *verb,
+			 const char *arg, size_t alen)
 {
 	uint8_t a[4];
 	uint16_t port = 0;
-	int af;
-	int rc = ext ? gcp_ftp_parse_eprt(arg, alen, &af, &port)
-		     : gcp_ftp_parse_port(arg, alen, a, &port);
+	int af = 0, rc;
+	int ver = gcp_dctx_flow(ctx)->ip_version;
 
-	s->cmd = CMD_PORT;
-	if (rc) {
-		gcp_dctx_anomaly(ctx);
-		return;
+	if (!strcmp(verb, "EPRT")) {
+		rc = gcp_ftp_parse_eprt(arg, alen, &af, &port);
+		af = af == 2 ? 6 : 4;
+	} else if (!strcmp(verb, "LPRT")) {
+		rc = gcp_ftp_parse_lprt(arg, alen, &af, &port);
+	} else {
+		rc = gcp_ftp_parse_port(arg, alen, a, &port);
+		af = 4;
 	}
-	expect_data(s, ctx, true, port);
+	/* Another address family is another pair of hosts: the control
+	 * connection's addresses, which key the expectation, do not apply. */
+	if (rc || (af != ver && strcmp(verb, "PORT"))) {
+		gcp_dctx_anomaly(ctx);
+		return 0;
+	}
+	return expect_data(s, ctx, true, port);
 }
 
 static bool is_xfer(const char *v, size_t vl)
@@ -199,38 +348,103 @@ static bool is_xfer(const char *v, size_t vl)
 	return false;
 }
 
+/*
+ * A transfer command: bound to its data connection now, unless the
+ * announcement or restart marker it depends on is still unanswered
+ * (pipelined), then when those replies came (q_activate).
+ */
+static void cmd_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, struct ftp_pend *e,
+		     const char *arg, size_t alen)
+{
+	e->type = s->type;
+	copy_str(e->arg, sizeof(e->arg), arg, alen, &e->arg_len);
+	if (q_ahead(s, CMD_PASV, CMD_REST))
+		return;
+	e->rename = q_ahead(s, CMD_CWD, CMD_CDUP) || q_ahead(s, CMD_PWD, CMD_PWD);
+	bind_xfer(s, ctx, e);
+}
+
+static void cmd_rest(struct gcp_dissect_ctx *ctx, struct ftp_pend *e, const char *arg,
+		     size_t alen)
+{
+	if (gcp_ftp_parse_rest(arg, alen, &e->off))
+		gcp_dctx_anomaly(ctx);
+}
+
+/* The verb, upper-cased (4 letters at most are kept). */
+static void upper_verb(char out[5], const char *v, size_t vl)
+{
+	size_t n = vl < 4 ? vl : 4;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)((v[i] >= 'a' && v[i] <= 'z') ? v[i] - 32 : v[i]);
+	out[n] = 0;
+}
+
+static enum ftp_cmd cmd_kind(const char *l, size_t vl)
+{
+	if (verb_is(l, vl, "PORT") || verb_is(l, vl, "EPRT") || verb_is(l, vl, "LPRT"))
+		return CMD_PORT;
+	if (verb_is(l, vl, "PASV") || verb_is(l, vl, "EPSV") || verb_is(l, vl, "LPSV"))
+		return CMD_PASV;
+	if (verb_is(l, vl, "CWD") || verb_is(l, vl, "XCWD"))
+		return CMD_CWD;
+	if (verb_is(l, vl, "CDUP") || verb_is(l, vl, "XCUP"))
+		return CMD_CDUP;
+	if (verb_is(l, vl, "PWD") || verb_is(l, vl, "XPWD"))
+		return CMD_PWD;
+	if (verb_is(l, vl, "AUTH"))
+		return CMD_AUTH;
+	if (verb_is(l, vl, "REST"))
+		return CMD_REST;
+	return is_xfer(l, vl) ? CMD_XFER : CMD_OTHER;
+}
+
+/* Commands that change state without a reply to wait for. */
+static void cmd_now(struct ftp_state *s, const char *l, size_t vl, const char *arg, size_t alen)
+{
+	if (verb_is(l, vl, "USER")) {
+		copy_str(s->user, sizeof(s->user), arg, alen, NULL);
+		s->from_start = true;
+	} else if (verb_is(l, vl, "TYPE")) {
+		if (alen && strchr("AaIiEeLl", arg[0]))
+			s->type = (char)(arg[0] & ~0x20);
+	}
+}
+
 static void on_command(struct ftp_state *s, struct gcp_dissect_ctx *ctx, const char *l, size_t n)
 {
 	const char *sp = memchr(l, ' ', n);
 	size_t vl = sp ? (size_t)(sp - l) : n;
 	const char *arg = sp ? sp + 1 : l + n;
 	size_t alen = sp ? n - vl - 1 : 0;
+	enum ftp_cmd c = cmd_kind(l, vl);
 
 	while (alen && arg[alen - 1] == ' ')
 		alen--;
-	s->cmd = CMD_OTHER;
-	if (verb_is(l, vl, "USER")) {
-		copy_str(s->user, sizeof(s->user), arg, alen, NULL);
-	} else if (verb_is(l, vl, "TYPE")) {
-		if (alen && strchr("AaIiEeLl", arg[0]))
-			s->type = (char)(arg[0] & ~0x20);
-	} else if (verb_is(l, vl, "PORT") || verb_is(l, vl, "EPRT")) {
-		cmd_port(s, ctx, verb_is(l, vl, "EPRT"), arg, alen);
-	} else if (verb_is(l, vl, "PASV")) {
-		s->cmd = CMD_PASV;
-	} else if (verb_is(l, vl, "EPSV")) {
-		s->cmd = CMD_EPSV;
-	} else if (verb_is(l, vl, "CWD") || verb_is(l, vl, "XCWD")) {
-		s->cmd = CMD_CWD;
-		copy_str(s->arg, sizeof(s->arg), arg, alen, &s->arg_len);
-	} else if (verb_is(l, vl, "CDUP") || verb_is(l, vl, "XCUP")) {
-		s->cmd = CMD_CDUP;
-	} else if (verb_is(l, vl, "PWD") || verb_is(l, vl, "XPWD")) {
-		s->cmd = CMD_PWD;
-	} else if (verb_is(l, vl, "AUTH")) {
-		s->cmd = CMD_AUTH;
-	} else if (is_xfer(l, vl)) {
-		bind_xfer(s, ctx, l, arg, alen);
+	cmd_now(s, l, vl, arg, alen);
+	struct ftp_pend *e = q_push(s, ctx, c);
+
+	upper_verb(e->verb, l, vl);
+	switch (c) {
+	case CMD_PORT:
+		s->announced = true;
+		e->h = cmd_port(s, ctx, e->verb, arg, alen);
+		break;
+	case CMD_PASV:
+		s->announced = true;
+		break;
+	case CMD_CWD:
+		copy_str(e->arg, sizeof(e->arg), arg, alen, &e->arg_len);
+		break;
+	case CMD_REST:
+		cmd_rest(ctx, e, arg, alen);
+		break;
+	case CMD_XFER:
+		cmd_xfer(s, ctx, e, arg, alen);
+		break;
+	default:
+		break;
 	}
 }
 
@@ -277,10 +491,10 @@ static void stou_name(struct ftp_state *s, struct ftp_xfer *x, const char *t, si
 	}
 }
 
-static void reply_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigned code,
-		       const char *t, size_t n)
+static void reply_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, struct ftp_pend *e,
+		       unsigned code, const char *t, size_t n)
 {
-	struct ftp_xfer *x = cur_xfer(s, ctx);
+	struct ftp_xfer *x = pend_xfer(ctx, e);
 
 	if (!x || !x->has_cmd)
 		return;
@@ -291,53 +505,87 @@ static void reply_xfer(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigne
 		return;
 	}
 	x->reply = (uint16_t)code;
+	if (code >= 400 && e->dflt)
+		gcp_dctx_expect_cancel(ctx, e->h); /* our guess, and no connection came */
 }
 
-static void act_reply(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigned code,
-		      const char *t, size_t n)
+/* 227 / 229 / 228 (RFC 959, RFC 2428 3, RFC 1639): a passive data port. */
+static void passive_reply(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigned code,
+			  const char *t, size_t n)
 {
 	uint8_t a[4];
 	uint16_t port;
+	int af;
+
+	if ((code == 227 && gcp_ftp_parse_pasv(t, n, a, &port) == 0) ||
+	    (code == 229 && gcp_ftp_parse_epsv(t, n, &port) == 0) ||
+	    (code == 228 && gcp_ftp_parse_lpsv(t, n, &af, &port) == 0))
+		expect_data(s, ctx, false, port);
+}
+
+static void pwd_reply(struct ftp_state *s, unsigned code, const char *t, size_t n)
+{
 	char path[FTP_NAME_MAX];
 	size_t plen;
 
-	if (code == 227 && gcp_ftp_parse_pasv(t, n, a, &port) == 0)
-		expect_data(s, ctx, false, port);
-	else if (code == 229 && gcp_ftp_parse_epsv(t, n, &port) == 0)
-		expect_data(s, ctx, false, port);
-	switch (s->cmd) {
+	if (code == 257 && gcp_ftp_parse_257(t, n, path, sizeof(path), &plen) == 0 && plen &&
+	    path[0] == '/') {
+		memcpy(s->cwd, path, plen + 1);
+		s->cwd_len = (uint16_t)plen;
+		s->cwd_kind = CWD_ABS;
+	}
+}
+
+/* The reply to the oldest pending command e. */
+static void pend_reply(struct ftp_state *s, struct gcp_dissect_ctx *ctx, struct ftp_pend *e,
+		       unsigned code, const char *t, size_t n)
+{
+	switch (e->cmd) {
 	case CMD_PORT:
 		if (code >= 400)
-			gcp_dctx_expect_cancel(ctx, s->h_cur);
+			gcp_dctx_expect_cancel(ctx, e->h);
 		break;
 	case CMD_CWD:
 		if (code / 100 == 2)
-			new_cwd(s, s->arg, s->arg_len);
+			new_cwd(s, e->arg, e->arg_len);
 		break;
 	case CMD_CDUP:
 		if (code / 100 == 2)
 			new_cwd(s, "..", 2);
 		break;
 	case CMD_PWD:
-		if (code == 257 && gcp_ftp_parse_257(t, n, path, sizeof(path), &plen) == 0 &&
-		    plen && path[0] == '/') {
-			memcpy(s->cwd, path, plen + 1);
-			s->cwd_len = (uint16_t)plen;
-			s->cwd_kind = CWD_ABS;
-		}
+		pwd_reply(s, code, t, n);
 		break;
-	case CMD_AUTH:
-		if (code == 234)
-			s->d[0].tls = s->d[1].tls = true;
+	case CMD_REST:
+		/* RFC 3659 5.3: 350 accepts it; REST 0 is the start of the file. */
+		s->rest_set = code < 400 && e->off;
+		s->rest = e->off;
 		break;
 	case CMD_XFER:
-		reply_xfer(s, ctx, code, t, n);
+		reply_xfer(s, ctx, e, code, t, n);
 		break;
 	default:
 		break;
 	}
-	if (code >= 200)
-		s->cmd = CMD_NONE;
+}
+
+static void act_reply(struct ftp_state *s, struct gcp_dissect_ctx *ctx, unsigned code,
+		      const char *t, size_t n)
+{
+	struct ftp_pend *e = q_head(s);
+
+	passive_reply(s, ctx, code, t, n);
+	if (!e)
+		return; /* unsolicited (421), or its command was not seen */
+	pend_reply(s, ctx, e, code, t, n);
+	if (e->cmd == CMD_AUTH && code == 234) {
+		/* RFC 4217: TLS from now on; later commands are not seen. */
+		s->d[0].tls = s->d[1].tls = true;
+		s->qlen = 0;
+		return;
+	}
+	if (code >= 200) /* RFC 959 4.2: 1yz is preliminary, another reply follows */
+		q_pop(s, ctx);
 }
 
 static bool code_at(const char *l, size_t n, unsigned *code)
@@ -346,6 +594,24 @@ static bool code_at(const char *l, size_t n, unsigned *code)
 	    l[2] > '9')
 		return false;
 	*code = (unsigned)((l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0'));
+	return true;
+}
+
+/*
+ * RFC 959 5.4: the server greets with 220 (120 first when delayed) before
+ * any command; the engine may hand the greeting over after the client's
+ * first command (held back while probing), so it answers no command.
+ */
+static bool greeting(struct ftp_state *s, unsigned code)
+{
+	if (s->greeted)
+		return false;
+	if (code / 100 == 1)
+		return true;
+	s->greeted = true;
+	if (code != 220)
+		return false; /* picked up in the middle */
+	s->from_start = true;
 	return true;
 }
 
@@ -368,6 +634,8 @@ static void on_reply(struct ftp_state *s, struct gcp_dissect_ctx *ctx, const cha
 	}
 	if (cont)
 		d->multi = (uint16_t)code;
+	if (greeting(s, code))
+		return;
 	act_reply(s, ctx, code, n > 4 ? l + 4 : l + n, n > 4 ? n - 4 : 0);
 }
 
@@ -417,6 +685,7 @@ static struct gcp_parse_result ftp_parse(void *state, struct gcp_dissect_ctx *ct
 	if (flags & GCP_PF_GAP) {
 		d->discard = true; /* resynchronise on the next line */
 		d->multi = 0;
+		q_flush(s, ctx); /* commands or replies lost: pairing starts over */
 		return result(len);
 	}
 	while (i < len) {
@@ -460,6 +729,12 @@ static void ftp_init(void *state, struct gcp_dissect_ctx *ctx)
 
 	(void)ctx;
 	s->type = 'A'; /* RFC 959 3.1.1.1: ASCII is the default */
+}
+
+/* Flow end: transfers still waiting for a reply get what is known. */
+static void ftp_fini(void *state, struct gcp_dissect_ctx *ctx)
+{
+	q_flush(state, ctx);
 }
 
 /* ---- probe ------------------------------------------------------------------------- */
@@ -542,4 +817,5 @@ const struct gcp_dissector gcp_dissector_ftp = {
 	.probe = ftp_probe,
 	.init = ftp_init,
 	.parse = ftp_parse,
+	.fini = ftp_fini,
 };

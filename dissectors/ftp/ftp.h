@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* FTP control/data shared definitions: the transfer description that the
  * control dissector keeps in an expectation entry for the data dissector,
- * and the control-line parsers (RFC 959, RFC 2428, RFC 1123 4.1.2). */
+ * and the control-line parsers (RFC 959, RFC 2428, RFC 1639, RFC 3659,
+ * RFC 1123 4.1.2). */
 #ifndef GCP_FTP_H
 #define GCP_FTP_H
 
@@ -16,7 +17,7 @@
 
 enum ftp_mode {
 	FTP_MODE_PASSIVE = 1, /* PASV / EPSV: the client connects */
-	FTP_MODE_ACTIVE = 2,  /* PORT / EPRT: the server connects */
+	FTP_MODE_ACTIVE = 2,  /* PORT / EPRT / LPRT, or the default data port: the server connects */
 };
 
 /*
@@ -28,10 +29,12 @@ enum ftp_mode {
 struct ftp_xfer {
 	uint64_t ctl_flow_id;
 	uint64_t announced_size; /* "(N bytes)" of the 150 reply, when given */
+	uint64_t rest_offset;    /* REST marker the transfer started at (RFC 3659 5) */
 	uint16_t reply;          /* last final reply to the transfer command */
 	uint8_t mode;            /* enum ftp_mode */
 	char type;               /* TYPE A/I/E/L; RFC 959 default A */
 	bool has_cmd, has_size, upload;
+	bool partial;            /* not the whole file: after REST, or APPE */
 	char cmd[5];
 	char user[FTP_USER_MAX];
 	uint16_t name_len;
@@ -53,6 +56,15 @@ int gcp_ftp_parse_port(const char *s, size_t n, uint8_t addr[4], uint16_t *port)
 int gcp_ftp_parse_epsv(const char *s, size_t n, uint16_t *port);
 /* EPRT argument <d><af><d><addr><d><port><d> (RFC 2428 2); *af is 1 or 2. */
 int gcp_ftp_parse_eprt(const char *s, size_t n, int *af, uint16_t *port);
+/*
+ * RFC 1639: LPRT argument, or the first such list in a 228 (LPSV) reply:
+ * af,hal,h1..hN,pal,p1,p2 with af 4 (hal 4) or 6 (hal 16), pal 2.
+ * *af is 4 or 6.
+ */
+int gcp_ftp_parse_lprt(const char *s, size_t n, int *af, uint16_t *port);
+int gcp_ftp_parse_lpsv(const char *s, size_t n, int *af, uint16_t *port);
+/* REST marker as a decimal byte offset (RFC 3659 5.3, stream mode). */
+int gcp_ftp_parse_rest(const char *s, size_t n, uint64_t *off);
 /* 257 reply text: the quoted path, "" standing for " (RFC 959 appendix II). */
 int gcp_ftp_parse_257(const char *s, size_t n, char *out, size_t cap, size_t *outlen);
 /* "(N bytes)" in a 150 reply (wu-ftpd, NetBSD ftpd, vsftpd). */

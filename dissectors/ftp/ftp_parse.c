@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* FTP control-line parsers: PASV/PORT numbers (RFC 959 4.1.2, RFC 1123
- * 4.1.2.6), EPSV/EPRT (RFC 2428), 257 paths (RFC 959 appendix II), and
- * directory tracking. Pure functions over (pointer, length). */
+ * 4.1.2.6), EPSV/EPRT (RFC 2428), LPSV/LPRT (RFC 1639), REST markers
+ * (RFC 3659 5), 257 paths (RFC 959 appendix II), and directory
+ * tracking. Pure functions over (pointer, length). */
 #include <string.h>
 
 #include "ftp.h"
@@ -9,6 +10,13 @@
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
+}
+
+/* RFC 1123 4.1.2.6: reply text around the numbers varies; a list may
+ * begin at any digit that does not continue a number. */
+static bool number_starts(const char *s, size_t i)
+{
+	return is_digit(s[i]) && !(i && is_digit(s[i - 1]));
 }
 
 /* Decimal number of at most max, advancing *i; -1 when none or too big. */
@@ -53,13 +61,9 @@ static int six(const char *s, size_t n, size_t i, uint8_t addr[4], uint16_t *por
 
 int gcp_ftp_parse_pasv(const char *s, size_t n, uint8_t addr[4], uint16_t *port)
 {
-	/* RFC 1123 4.1.2.6: scan for the first digit, the text around varies. */
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(s[i]) || (i && is_digit(s[i - 1])))
-			continue;
-		if (six(s, n, i, addr, port) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (number_starts(s, i) && six(s, n, i, addr, port) == 0)
 			return 0;
-	}
 	return -1;
 }
 
@@ -123,6 +127,78 @@ int gcp_ftp_parse_eprt(const char *s, size_t n, int *af, uint16_t *port)
 		return -1;
 	*af = (int)a;
 	*port = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * RFC 1639 2: af,hal,h1..h<hal>,pal,p1..p<pal> at s[i], bytes in decimal.
+ * Only the shapes in use: IPv4 (4,4,...) and IPv6 (6,16,...), 2-byte port.
+ */
+static int long_list(const char *s, size_t n, size_t i, int *af, uint16_t *port)
+{
+	long v[3 + 16 + 2];
+	size_t want = 3;
+
+	for (size_t k = 0; k < want; k++) {
+		while (i < n && s[i] == ' ')
+			i++;
+		v[k] = number(s, n, &i, 255);
+		if (v[k] < 0)
+			return -1;
+		if (k == 1) {
+			if (!((v[0] == 4 && v[1] == 4) || (v[0] == 6 && v[1] == 16)))
+				return -1;
+			want = 2 + (size_t)v[1] + 1 + 2;
+		}
+		if (k >= 2 && k == 2 + (size_t)v[1] && v[k] != 2)
+			return -1; /* pal: the port is two bytes */
+		while (i < n && s[i] == ' ')
+			i++;
+		if (k + 1 < want) {
+			if (i >= n || s[i] != ',')
+				return -1;
+			i++;
+		}
+	}
+	*af = (int)v[0];
+	*port = (uint16_t)(v[want - 2] << 8 | v[want - 1]);
+	return *port ? 0 : -1;
+}
+
+int gcp_ftp_parse_lprt(const char *s, size_t n, int *af, uint16_t *port)
+{
+	size_t i = 0;
+
+	while (i < n && s[i] == ' ')
+		i++;
+	return long_list(s, n, i, af, port);
+}
+
+int gcp_ftp_parse_lpsv(const char *s, size_t n, int *af, uint16_t *port)
+{
+	for (size_t i = 0; i < n; i++) /* like 227 */
+		if (number_starts(s, i) && long_list(s, n, i, af, port) == 0)
+			return 0;
+	return -1;
+}
+
+int gcp_ftp_parse_rest(const char *s, size_t n, uint64_t *off)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	while (i < n && s[i] == ' ')
+		i++;
+	if (i == n)
+		return -1;
+	for (; i < n && s[i] != ' '; i++) {
+		uint64_t dig = (uint64_t)(s[i] - '0');
+
+		if (!is_digit(s[i]) || v > (UINT64_MAX - dig) / 10)
+			return -1;
+		v = v * 10 + dig;
+	}
+	*off = v;
 	return 0;
 }
 

@@ -77,7 +77,8 @@ static struct gcp_parse_result ftpdata_parse(void *state, struct gcp_dissect_ctx
 /*
  * The MD5 stands for the file only when every byte was seen: no gap,
  * the sender's FIN seen (not cut off by the capture), the size the
- * server announced (binary type), and no failure reply.
+ * server announced (binary type), no failure reply, and the transfer
+ * was the whole file (not resumed at a REST marker, not appended).
  */
 static bool complete(const struct ftpdata_state *s, const struct ftp_xfer *x)
 {
@@ -88,6 +89,8 @@ static bool complete(const struct ftpdata_state *s, const struct ftp_xfer *x)
 	if (s->ddir >= 0 ? !(s->fin_mask & dmask) : !s->fin_mask)
 		return false;
 	if (x && x->has_size && x->type == 'I' && x->announced_size != s->size)
+		return false;
+	if (x && x->partial)
 		return false;
 	return !(x && x->reply >= 400);
 }
@@ -132,6 +135,10 @@ static void kv_xfer(struct gcp_rb *rb, const struct ftp_xfer *x)
 		gcp_rb_kv_uint(rb, "reply_code", x->reply);
 	if (x->has_size)
 		gcp_rb_kv_uint(rb, "announced_size", x->announced_size);
+	if (x->partial)
+		gcp_rb_kv_bool(rb, "partial", true);
+	if (x->rest_offset)
+		gcp_rb_kv_uint(rb, "rest_offset", x->rest_offset);
 	gcp_rb_kv_uint(rb, "control_flow_id", x->ctl_flow_id);
 }
 

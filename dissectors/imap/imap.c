@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* IMAP dissector (RFC 9051): LOGIN (atom, quoted or literal user name),
- * AUTHENTICATE (SASL, RFC 4959 initial response), STARTTLS, literals in
- * both directions skipped by count; one mail record per session. */
+/* IMAP dissector (RFC 9051): LOGIN (atom, quoted or literal user name,
+ * RFC 7888 LITERAL+ too), AUTHENTICATE (SASL, RFC 4959 initial response),
+ * STARTTLS, literals in both directions skipped by count (a refused
+ * synchronizing literal is not waited for); one mail record per session. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -21,6 +22,8 @@ struct imap_state {
 	uint64_t lit[2];      /* literal bytes still to come per direction */
 	bool cont[2];         /* the next line goes on with a command/response */
 	bool lit_user;        /* the client literal is the LOGIN user name */
+	bool lit_wait;        /* a synchronizing client literal awaits "+" (none sent yet) */
+	struct imap_tag cmd;  /* tag of the client command being read */
 	struct imap_tag tls, auth, logout;
 };
 
@@ -38,14 +41,16 @@ static bool tag_is(const struct imap_tag *t, struct mail_view v)
 }
 
 /* RFC 9051 4.3 / RFC 7888: a line ending in "{" number ["+"] "}" is
- * followed by that many bytes of literal data. Returns -1 if none. */
-static int64_t trailing_literal(struct mail_view l)
+ * followed by that many bytes of literal data. Returns -1 if none;
+ * *sync: no "+", the sender waits for the other side's go-ahead. */
+static int64_t trailing_literal(struct mail_view l, bool *sync)
 {
 	if (l.n < 3 || l.p[l.n - 1] != '}')
 		return -1;
 	uint32_t i = l.n - 1;
 
-	if (l.p[i - 1] == '+')
+	*sync = l.p[i - 1] != '+';
+	if (!*sync)
 		i--;
 	uint32_t end = i;
 
@@ -62,12 +67,25 @@ static int64_t trailing_literal(struct mail_view l)
 
 static void after_line(struct imap_state *st, int dir, struct mail_view line)
 {
-	int64_t n = trailing_literal(line);
+	bool sync;
+	int64_t n = trailing_literal(line, &sync);
 
 	if (n < 0)
 		return;
 	st->lit[dir] = (uint64_t)n;
 	st->cont[dir] = true;
+	if (dir == GCP_DIR_C2S)
+		st->lit_wait = sync && n > 0;
+}
+
+/* RFC 9051 4.3: a tagged NO/BAD instead of "+" refuses the literal; the
+ * client does not send it, what follows is its next command. */
+static void literal_refused(struct imap_state *st)
+{
+	st->lit[GCP_DIR_C2S] = 0;
+	st->cont[GCP_DIR_C2S] = false;
+	st->lit_user = false;
+	st->lit_wait = false;
 }
 
 /* RFC 9051 9: quoted = DQUOTE *QUOTED-CHAR DQUOTE, "\" escapes '"' and '\'. */
@@ -91,17 +109,21 @@ static void cmd_login(struct imap_state *st, struct mail_view args)
 {
 	struct mail_view rest, user = mail_word(args, &rest);
 	struct mail_view name = { (const uint8_t *)"LOGIN", 5 };
+	int64_t n;
+
+	bool sync;
 
 	mail_set_mech(&st->s, name);
 	if (!user.n)
 		return;
-	if (user.p[0] == '"')
+	if (user.p[0] == '"') {
 		quoted_user(st, args);
-	else if (user.p[0] == '{' && !rest.n && trailing_literal(user) >= 0) {
-		st->lit_user = true; /* the next literal is the user name */
+	} else if (user.p[0] == '{' && !rest.n && (n = trailing_literal(user, &sync)) >= 0) {
+		st->lit_user = n > 0; /* the next literal is the user name ({0}: empty) */
 		st->s.account_len = 0;
-	} else
+	} else {
 		mail_set_account(&st->s, user);
+	}
 }
 
 /* ---- client -------------------------------------------------------------------- */
@@ -112,6 +134,7 @@ static void imap_command(struct imap_state *st, struct mail_view line)
 	struct mail_view cmd = mail_word(rest, &args);
 
 	st->s.commands++;
+	tag_set(&st->cmd, tag);
 	if (mail_ieq(cmd, "LOGIN")) {
 		cmd_login(st, args);
 	} else if (mail_ieq(cmd, "AUTHENTICATE")) {
@@ -152,6 +175,8 @@ static void imap_tagged(struct imap_state *st, struct gcp_dissect_ctx *ctx,
 	struct mail_view tail, status = mail_word(rest, &tail);
 	bool ok = mail_ieq(status, "OK");
 
+	if (st->lit_wait && tag_is(&st->cmd, tag))
+		literal_refused(st);
 	if (tag_is(&st->auth, tag)) {
 		st->auth.len = 0;
 		mail_sasl_end(&st->s);
@@ -177,6 +202,7 @@ static void imap_server(struct imap_state *st, struct gcp_dissect_ctx *ctx, stru
 		/* RFC 9051 7.5: continuation request; in AUTHENTICATE a challenge. */
 		struct mail_view text = { line.p + 1, line.n - 1 };
 
+		st->lit_wait = false; /* go ahead with the literal */
 		if (st->auth.len)
 			mail_sasl_challenge(&st->s, text);
 		return;
@@ -216,6 +242,8 @@ static uint32_t imap_raw(void *state, int dir, const uint8_t *p, uint32_t n)
 		return 0;
 	uint32_t k = st->lit[dir] < n ? (uint32_t)st->lit[dir] : n;
 
+	if (dir == GCP_DIR_C2S)
+		st->lit_wait = false; /* it is being sent */
 	if (dir == GCP_DIR_C2S && st->lit_user) {
 		struct mail_sess *s = &st->s;
 		uint32_t room = MAIL_ACCOUNT_CAP - s->account_len, m = k < room ? k : room;
@@ -233,6 +261,8 @@ static bool imap_gap(void *state, int dir, uint32_t n)
 {
 	struct imap_state *st = state;
 
+	if (dir == GCP_DIR_C2S)
+		st->lit_wait = false;
 	if (st->lit[dir] >= n) {
 		st->lit[dir] -= n;
 		return true;

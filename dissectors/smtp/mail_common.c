@@ -236,7 +236,8 @@ static enum mail_mech mech_kind(struct mail_view m)
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		if (mail_ieq(m, tab[i].name))
 			return tab[i].kind;
-	return MECH_OTHER;
+	/* SCRAM-SHA-1, SCRAM-SHA-256 and their -PLUS forms share the exchange. */
+	return mail_iprefix(m, "SCRAM-") ? MECH_SCRAM : MECH_OTHER;
 }
 
 static const uint8_t *find(const uint8_t *p, uint32_t n, uint8_t c)
@@ -296,6 +297,41 @@ static void sasl_oauthbearer(struct mail_sess *s, const uint8_t *b, uint32_t n)
 	sasl_user(s, u, e ? e : b + n);
 }
 
+/* RFC 5802 5.1: saslname escapes "," as "=2C" and "=" as "=3D". */
+static uint32_t scram_unescape(const uint8_t *p, const uint8_t *end, uint8_t *out, uint32_t cap)
+{
+	uint32_t k = 0;
+
+	for (; p < end && k < cap; p++) {
+		if (p[0] == '=' && end - p >= 3 && p[1] == '2' && (p[2] | 0x20) == 'c') {
+			out[k++] = ',';
+			p += 2;
+		} else if (p[0] == '=' && end - p >= 3 && p[1] == '3' && (p[2] | 0x20) == 'd') {
+			out[k++] = '=';
+			p += 2;
+		} else {
+			out[k++] = p[0];
+		}
+	}
+	return k;
+}
+
+/* RFC 5802 7: client-first-message = gs2-header ("n,," / "y,," / "p=cb,"
+ * [ "a=" authzid ] ",") then "n=" saslname "," "r=" nonce. */
+static void sasl_scram(struct mail_sess *s, const uint8_t *b, uint32_t n)
+{
+	const uint8_t *end = b + n, *c1 = find(b, n, ',');
+	const uint8_t *c2 = c1 ? find(c1 + 1, (uint32_t)(end - c1 - 1), ',') : NULL;
+	uint8_t name[MAIL_ACCOUNT_CAP];
+
+	if (!c2 || end - c2 < 3 || c2[1] != 'n' || c2[2] != '=')
+		return;
+	const uint8_t *u = c2 + 3, *e = find(u, (uint32_t)(end - u), ',');
+	uint32_t k = scram_unescape(u, e ? e : end, name, sizeof(name));
+
+	sasl_user(s, name, name + k);
+}
+
 static void sasl_response(struct mail_sess *s, struct mail_view line)
 {
 	uint8_t buf[MAIL_LINE_CAP];
@@ -325,6 +361,10 @@ static void sasl_response(struct mail_sess *s, struct mail_view line)
 			break;
 		case MECH_OAUTHBEARER:
 			sasl_oauthbearer(s, buf, (uint32_t)n);
+			break;
+		case MECH_SCRAM: /* the client-final message holds no name */
+			if (!s->sasl.nresp)
+				sasl_scram(s, buf, (uint32_t)n);
 			break;
 		default:
 			break;

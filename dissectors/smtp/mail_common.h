@@ -64,7 +64,7 @@ int mail_b64_decode(struct mail_view in, uint8_t *out, uint32_t cap);
 /* ---- session: account, SASL, record ------------------------------------------ */
 
 enum mail_mech { MECH_NONE = 0, MECH_PLAIN, MECH_LOGIN, MECH_CRAM_MD5, MECH_XOAUTH2,
-		 MECH_OAUTHBEARER, MECH_OTHER };
+		 MECH_OAUTHBEARER, MECH_SCRAM, MECH_OTHER };
 
 struct mail_sasl {
 	uint8_t mech;      /* enum mail_mech of the exchange in progress */
@@ -98,8 +98,9 @@ void mail_set_mech(struct mail_sess *s, struct mail_view v);
 /*
  * SASL (RFC 4422) as carried by SMTP AUTH (RFC 4954), POP3 AUTH
  * (RFC 5034) and IMAP AUTHENTICATE (RFC 9051 6.2.2): the user name is
- * taken from PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), XOAUTH2 and
- * OAUTHBEARER (RFC 7628) responses; passwords are never kept.
+ * taken from PLAIN (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), SCRAM-*
+ * (RFC 5802, RFC 7677), XOAUTH2 and OAUTHBEARER (RFC 7628) responses;
+ * passwords are never kept.
  */
 void mail_sasl_start(struct mail_sess *s, struct mail_view mech, const struct mail_view *ir);
 /* A server challenge (base64 text): the next client line answers it. */

@@ -15,7 +15,8 @@
 #define SMTP_FIELD_CAP 255
 #define SMTP_SUBJECT_CAP 512
 
-enum smtp_cmd { C_OTHER = 0, C_DATA, C_DOT, C_BDAT, C_AUTH, C_STARTTLS, C_QUIT };
+/* C_MAIL: the MAIL whose reverse-path is kept in from. */
+enum smtp_cmd { C_OTHER = 0, C_DATA, C_DOT, C_BDAT, C_AUTH, C_STARTTLS, C_QUIT, C_MAIL };
 
 /* What the client is sending (RFC 5321 3.3: commands, then message data). */
 enum smtp_phase { P_CMD = 0, P_HDR, P_BODY, P_BDAT };
@@ -27,7 +28,9 @@ struct smtp_state {
 	bool data_seen;     /* a message line since DATA: a refusal came too late */
 	bool first_done;    /* headers of the first message were read */
 	bool greeted;       /* the server greeting (RFC 5321 3.1) went by */
+	bool from_refused;  /* the kept MAIL FROM got 4yz/5yz: the next one replaces it */
 	uint64_t bdat_left;
+	uint32_t rcpt_dropped; /* recipients over SMTP_RCPT_MAX / the arena */
 	uint8_t q[SMTP_QUEUE];
 	uint8_t qhead, qlen;
 	uint8_t helo_len, from_len, msgid_len, nrcpt;
@@ -88,6 +91,8 @@ static void smtp_emit(struct smtp_state *st, struct gcp_dissect_ctx *ctx)
 			gcp_rb_str(rb, st->rcpt + st->rcpt_off[i], st->rcpt_len[i]);
 		gcp_rb_end(rb);
 	}
+	if (st->rcpt_dropped)
+		gcp_rb_kv_uint(rb, "rcpt_to_dropped", st->rcpt_dropped);
 	if (st->subj_len)
 		gcp_rb_kv_str(rb, "subject", st->subject, st->subj_len);
 	if (st->msgid_len)
@@ -111,8 +116,21 @@ static uint8_t copy_field(char *dst, size_t cap, struct mail_view v)
 	return (uint8_t)n;
 }
 
-/* RFC 5321 4.1.2: Reverse-path / Forward-path "<" mailbox ">" (a space
- * after the colon is tolerated, as many clients send one). */
+/* RFC 5321 4.1.2: Path = "<" [ A-d-l ":" ] Mailbox ">". The source route
+ * ("@relay,@relay:") must be accepted and should be ignored (3.6.1). */
+static struct mail_view drop_route(struct mail_view v)
+{
+	const uint8_t *colon = v.n && v.p[0] == '@' ? memchr(v.p, ':', v.n) : NULL;
+
+	if (colon) {
+		v.n -= (uint32_t)(colon + 1 - v.p);
+		v.p = colon + 1;
+	}
+	return v;
+}
+
+/* Reverse-path / Forward-path (a space after the colon is tolerated, as
+ * many clients send one). */
 static struct mail_view path_arg(struct mail_view rest, size_t kwlen)
 {
 	struct mail_view v = { rest.p + kwlen, rest.n - (uint32_t)kwlen }, tail;
@@ -123,7 +141,7 @@ static struct mail_view path_arg(struct mail_view rest, size_t kwlen)
 
 		v.p++;
 		v.n = gt ? (uint32_t)(gt - v.p) : v.n - 1;
-		return v;
+		return drop_route(v);
 	}
 	return mail_word(v, &tail);
 }
@@ -137,8 +155,10 @@ static void add_rcpt(struct smtp_state *st, struct mail_view v)
 	for (unsigned i = 0; i < st->nrcpt; i++)
 		if (st->rcpt_len[i] == n && !memcmp(st->rcpt + st->rcpt_off[i], v.p, n))
 			return;
-	if (st->nrcpt == SMTP_RCPT_MAX || st->rcpt_used + n > SMTP_RCPT_ARENA)
+	if (st->nrcpt == SMTP_RCPT_MAX || st->rcpt_used + n > SMTP_RCPT_ARENA) {
+		st->rcpt_dropped++; /* reported in the record, not silently lost */
 		return;
+	}
 	memcpy(st->rcpt + st->rcpt_used, v.p, n);
 	st->rcpt_off[st->nrcpt] = st->rcpt_used;
 	st->rcpt_len[st->nrcpt++] = (uint8_t)n;
@@ -183,8 +203,12 @@ static void smtp_command(struct smtp_state *st, struct gcp_dissect_ctx *ctx, str
 	if (mail_ieq(verb, "EHLO") || mail_ieq(verb, "HELO")) {
 		st->helo_len = copy_field(st->helo, sizeof(st->helo), mail_word(rest, &tail));
 	} else if (mail_ieq(verb, "MAIL") && mail_iprefix(rest, "FROM:")) {
-		if (!st->from_len)
+		/* The session's sender: the first MAIL FROM the server did not refuse. */
+		if (!st->from_len || st->from_refused) {
+			c = C_MAIL;
+			st->from_refused = false;
 			st->from_len = copy_field(st->from, sizeof(st->from), path_arg(rest, 5));
+		}
 	} else if (mail_ieq(verb, "RCPT") && mail_iprefix(rest, "TO:")) {
 		add_rcpt(st, path_arg(rest, 3));
 	} else if (mail_ieq(verb, "DATA")) {
@@ -313,6 +337,9 @@ static void smtp_reply(struct smtp_state *st, struct gcp_dissect_ctx *ctx, struc
 	switch (front) {
 	case C_AUTH:
 		mail_sasl_end(&st->s);
+		break;
+	case C_MAIL:
+		st->from_refused = code >= 400;
 		break;
 	case C_DATA:
 		if (code != 354 && (st->phase == P_HDR || st->phase == P_BODY) && !st->data_seen)

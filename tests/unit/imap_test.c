@@ -201,3 +201,91 @@ Test(imap, implicit_tls_needs_a_handshake)
 	cr_assert_eq(tls_mail_records(993, junk, sizeof(junk) - 1, &imap), 0,
 		     "the port alone is no TLS");
 }
+
+/* ---- more LOGIN literals and AUTHENTICATE CRAM-MD5 -------------------------------- */
+
+Test(imap, authenticate_cram_md5)
+{
+	static const struct step s[] = {
+		{ S2C, "* OK ready\r\n" },
+		{ C2S, "a1 AUTHENTICATE CRAM-MD5\r\n" },
+		{ S2C, "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+\r\n" },
+		{ C2S, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n" },
+		{ S2C, "a1 OK done\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_script(&d, IMAP, 143, s, 0);
+	expect_str(&d, 0, "account", "tim");
+	expect_str(&d, 0, "auth_mech", "CRAM-MD5");
+	expect_not_in_json(&d, 0, "b913a602");
+	drv_free(&d);
+	expect_piecewise_same(IMAP, 143, s);
+}
+
+/* LITERAL+ (RFC 7888) for both arguments, fed in every piece size. */
+static const struct step nonsync_login[] = {
+	{ S2C, "* OK ready\r\n" },
+	{ C2S, "x LOGIN {9+}\r\njoe smith {7+}\r\nsesame!\r\n" },
+	{ S2C, "x OK\r\n" },
+	{ C2S, "y LOGOUT\r\n" },
+	{ S2C, "* BYE\r\ny OK\r\n" },
+	{ 0, NULL },
+};
+
+Test(imap, literal_plus_login_piecewise)
+{
+	struct drv d;
+
+	drv_script(&d, IMAP, 143, nonsync_login, 0);
+	expect_str(&d, 0, "account", "joe smith");
+	expect_not_in_json(&d, 0, "sesame");
+	cr_assert_eq(get_uint(&d, 0, "commands"), 2);
+	drv_free(&d);
+	expect_piecewise_same(IMAP, 143, nonsync_login);
+}
+
+/* An empty user literal: the password literal that follows is not the user. */
+Test(imap, empty_user_literal_keeps_password_out)
+{
+	static const struct step s[] = {
+		{ S2C, "* OK ready\r\n" },
+		{ C2S, "x LOGIN {0+}\r\n {6+}\r\nsesame\r\n" },
+		{ S2C, "x NO [AUTHENTICATIONFAILED] bad\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_script(&d, IMAP, 143, s, 0);
+	expect_absent(&d, 0, "account");
+	expect_not_in_json(&d, 0, "sesame");
+	drv_free(&d);
+}
+
+/* RFC 9051 4.3: the server may refuse a synchronizing literal with a
+ * tagged BAD/NO instead of "+"; the client then does not send it, and
+ * what follows is the next command, not literal data. */
+Test(imap, refused_sync_literal_not_consumed)
+{
+	static const struct step s[] = {
+		{ S2C, "* OK ready\r\n" },
+		{ C2S, "a1 LOGIN {12}\r\n" },
+		{ S2C, "a1 BAD literals not accepted here\r\n" },
+		{ C2S, "a2 LOGIN bob secret\r\n" },
+		{ S2C, "a2 OK\r\n" },
+		{ C2S, "a3 LOGOUT\r\n" },
+		{ S2C, "* BYE\r\na3 OK\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_init(&d, IMAP, 143);
+	for (const struct step *p = s; p->s; p++)
+		drv_s(&d, p->dir, p->s);
+	cr_assert_eq(d.status, GCP_PARSE_DONE, "LOGOUT seen and answered");
+	drv_end(&d);
+	expect_str(&d, 0, "account", "bob");
+	cr_assert_eq(get_uint(&d, 0, "commands"), 3);
+	drv_free(&d);
+}

@@ -158,3 +158,26 @@ Test(pop3, probe)
 	cr_assert_eq(p->probe((const uint8_t *)"USER bob\r\n", 10, C2S), GCP_PROBE_NO); /* FTP too */
 	cr_assert_eq(p->probe((const uint8_t *)"EHLO x\r\n", 8, C2S), GCP_PROBE_NO);
 }
+
+Test(pop3, auth_cram_md5)
+{
+	/* RFC 5034 4 with RFC 2195: "+ " base64 challenge, base64 "user digest". */
+	static const struct step s[] = {
+		{ S2C, "+OK ready\r\n" },
+		{ C2S, "AUTH CRAM-MD5\r\n" },
+		{ S2C, "+ PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+\r\n" },
+		{ C2S, "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n" },
+		{ S2C, "+OK\r\n" },
+		{ C2S, "QUIT\r\n" },
+		{ S2C, "+OK bye\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_script(&d, POP3, 110, s, 0);
+	expect_str(&d, 0, "account", "tim");
+	expect_str(&d, 0, "auth_mech", "CRAM-MD5");
+	expect_not_in_json(&d, 0, "b913a602");
+	drv_free(&d);
+	expect_piecewise_same(POP3, 110, s);
+}

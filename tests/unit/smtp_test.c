@@ -357,3 +357,132 @@ Test(smtp, probe)
 	cr_assert_eq(p->probe((const uint8_t *)"HEL", 3, C2S), GCP_PROBE_MAYBE);
 	cr_assert_eq(p->probe((const uint8_t *)"GET / HTTP/1.1\r\n", 16, C2S), GCP_PROBE_NO);
 }
+
+/* ---- AUTH mechanisms and envelope edge cases ------------------------------------- */
+
+/* RFC 2195 2: the response is base64 of "user SP hex-digest"; the account
+ * is the user (which may itself hold spaces: the digest is the last word). */
+static const struct step cram_md5[] = {
+	{ S2C, "220 mx ESMTP\r\n" },
+	{ C2S, "EHLO c\r\n" },
+	{ S2C, "250-mx\r\n250 AUTH CRAM-MD5\r\n" },
+	{ C2S, "AUTH CRAM-MD5\r\n" },
+	{ S2C, "334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+\r\n" },
+	{ C2S, "am9lIHVzZXIgYjkxM2E2MDJjN2VkYTdhNDk1YjRlNmU3MzM0ZDM4OTA=\r\n" },
+	{ S2C, "235 2.7.0 ok\r\n" },
+	{ C2S, "MAIL FROM:<joe@example.net>\r\n" },
+	{ S2C, "250 ok\r\n" },
+	{ C2S, "QUIT\r\n" },
+	{ S2C, "221 bye\r\n" },
+	{ 0, NULL },
+};
+
+Test(smtp, auth_cram_md5_user_from_response)
+{
+	struct drv d;
+
+	drv_script(&d, SMTP, 25, cram_md5, 0);
+	cr_assert_eq(nrec(&d), 1);
+	expect_str(&d, 0, "account", "joe user");
+	expect_str(&d, 0, "auth_mech", "CRAM-MD5");
+	expect_not_in_json(&d, 0, "b913a602");
+	cr_assert_eq(get_uint(&d, 0, "commands"), 4);
+	drv_free(&d);
+	expect_piecewise_same(SMTP, 25, cram_md5);
+}
+
+/* A refused MAIL FROM is not the sender: the next, accepted one is. */
+Test(smtp, refused_mail_from_replaced)
+{
+	static const struct step s[] = {
+		{ S2C, "220 mx ESMTP\r\n" },
+		{ C2S, "EHLO c\r\n" },
+		{ S2C, "250 mx\r\n" },
+		{ C2S, "MAIL FROM:<spoof@bank.example>\r\n" },
+		{ S2C, "550 5.7.1 sender rejected\r\n" },
+		{ C2S, "MAIL FROM:<real@c.example>\r\nRCPT TO:<x@mx.example>\r\n" },
+		{ S2C, "250 ok\r\n250 ok\r\n" },
+		{ C2S, "RSET\r\nMAIL FROM:<later@c.example>\r\n" },
+		{ S2C, "250 ok\r\n250 ok\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_script(&d, SMTP, 25, s, 0);
+	expect_str(&d, 0, "mail_from", "real@c.example");
+	expect_str(&d, 0, "account", "real@c.example");
+	drv_free(&d);
+}
+
+/* RFC 5321 4.1.2 / 3.6.1: a source route "@a,@b:" before the mailbox
+ * must be accepted and should be ignored. */
+Test(smtp, source_route_dropped)
+{
+	static const struct step s[] = {
+		{ S2C, "220 mx ESMTP\r\n" },
+		{ C2S, "MAIL FROM:<@relay.example:alice@a.example>\r\n" },
+		{ S2C, "250 ok\r\n" },
+		{ C2S, "RCPT TO:<@hosta.int,@jkl.org:userc@d.bar.org>\r\n" },
+		{ S2C, "250 ok\r\n" },
+		{ 0, NULL },
+	};
+	struct drv d;
+
+	drv_script(&d, SMTP, 25, s, 0);
+	expect_str(&d, 0, "mail_from", "alice@a.example");
+	expect_strs(&d, 0, "rcpt_to", (const char *const[]){ "userc@d.bar.org", NULL });
+	drv_free(&d);
+}
+
+/* More recipients than the record keeps: the rest are counted. */
+Test(smtp, many_recipients_counted)
+{
+	struct drv d;
+	char line[64];
+
+	drv_init(&d, SMTP, 25);
+	drv_s(&d, S2C, "220 mx ESMTP\r\n");
+	drv_s(&d, C2S, "MAIL FROM:<a@b>\r\n");
+	for (int i = 0; i < 40; i++) {
+		snprintf(line, sizeof(line), "RCPT TO:<user%02d@example.org>\r\n", i);
+		drv_s(&d, C2S, line);
+	}
+	drv_end(&d);
+	const msgpack_object *r = get(&d, 0, "rcpt_to");
+
+	cr_assert_not_null(r);
+	cr_assert_eq(r->via.array.size, 32);
+	cr_assert_eq(get_uint(&d, 0, "rcpt_to_dropped"), 8);
+	drv_free(&d);
+}
+
+/* RFC 7677 3 exchange with an initial response: the user name is in the
+ * client-first message ("=2C" and "=3D" are escaped "," and "="). */
+static const struct step scram[] = {
+	{ S2C, "220 mx ESMTP\r\n" },
+	{ C2S, "EHLO c\r\n" },
+	{ S2C, "250-mx\r\n250 AUTH SCRAM-SHA-256\r\n" },
+	{ C2S, "AUTH SCRAM-SHA-256 biwsbj11cz0yQ2VyPTNEeCxyPXJPcHJOR2Z3RWJlUldnYk5Fa3FP\r\n" },
+	{ S2C, "334 cj1yT3ByTkdmd0ViZVJXZ2JORWtxTyVodllEcFdVYTJSYVRDQWZ1eEZJbGopaE5sRiRrMCxzPVcy"
+	       "MlphSjBTTlk3c29Fc1VFamI2Z1E9PSxpPTQwOTY=\r\n" },
+	{ C2S, "Yz1iaXdzLHI9ck9wck5HZndFYmVSV2diTkVrcU8laHZZRHBXVWEyUmFUQ0FmdXhGSWxqKWhObEYkazAs"
+	       "cD1kSHpiWmFwV0lrNGpVaE4rVXRlOXl0YWc5empmTUhnc3FtbWl6N0FuZFZRPQ==\r\n" },
+	{ S2C, "334 dj02cnJpVFJCaTIzV3BSUi93dHVwK21NaFVaVW4vZEI1bkxUSlJzamw5NUc0PQ==\r\n" },
+	{ C2S, "\r\n" },
+	{ S2C, "235 ok\r\n" },
+	{ C2S, "QUIT\r\n" },
+	{ S2C, "221 bye\r\n" },
+	{ 0, NULL },
+};
+
+Test(smtp, auth_scram_user_from_client_first)
+{
+	struct drv d;
+
+	drv_script(&d, SMTP, 587, scram, 0);
+	expect_str(&d, 0, "account", "us,er=x");
+	expect_str(&d, 0, "auth_mech", "SCRAM-SHA-256");
+	cr_assert_eq(get_uint(&d, 0, "commands"), 3);
+	drv_free(&d);
+	expect_piecewise_same(SMTP, 587, scram);
+}
