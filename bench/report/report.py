@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # write_doc is imported: no __pycache__ in the checkout
 LINE = {"10G": 10e9, "40G": 40e9}
 WIRE_EXTRA = 24  # FCS + preamble/SFD + IFG; pcap lengths exclude the FCS
 # Flow-table scale points: 1 Mi and 4 Mi concurrent TCP flows (2^20, 2^22).
@@ -201,6 +202,7 @@ class Report:
         (gcprobe, ndpiReader, gcprobe, ...) so load on the shared host hits
         both sides alike; CPU time, median of 3 each. A ratio: a slow
         machine slows both. Returns False when a ratio is under the floor."""
+        t0 = time.monotonic()
         exe = shutil.which("ndpiReader")
         out = {"floor": self.a.guard, "sets": [], "ok": False}
         self.res["guard"] = out
@@ -224,6 +226,8 @@ class Report:
                 f"pass, median of {', '.join(f'{x:.3f}' for x in theirs)}): ratio {o / t:.2f}x, "
                 f"floor {self.a.guard}x: {'ok' if ok else 'FAIL'}")
         out["ok"] = all(x["ok"] for x in out["sets"])
+        out["elapsed_s"] = time.monotonic() - t0
+        log(f"guard: {out['elapsed_s']:.0f} s")
         return out["ok"]
 
     def run(self):

@@ -259,36 +259,40 @@ def fmt(x, nd=0):
     return "" if x is None else f"{x:,.{nd}f}"
 
 
-def table(name, cur, before=None):
-    """Markdown for one (mix, mode): one column pair, or before/after."""
+def _ns(d, k):
+    return d["stages"].get(k, 0) / d["ir_per_pkt"] * d["ns_per_pkt_cpu"]
+
+
+def _cell(d, k):
+    if d is None:
+        return "n/a"
+    if k == "total":
+        return f"**{fmt(d['ir_per_pkt'])}** ({fmt(d['ns_per_pkt_cpu'])} measured)"
+    return f"{fmt(d['stages'].get(k, 0))} ({fmt(_ns(d, k))})"
+
+
+def table(res, before=None):
+    """One table, stages x (mix, mode); cells 'Ir/pkt (ns/pkt est.)'. With
+    before: a before and an after column per (mix, mode)."""
+    sets = list(res["sets"])
     labels = dict(STAGES)
-    keys = [k for k, _ in STAGES if cur["stages"].get(k, 0) >= 0.5 or
-            (before and before["stages"].get(k, 0) >= 0.5)]
-    keys += [k for k in cur["stages"] if k not in labels and cur["stages"][k] >= 0.5]
-
-    def ns(d, k):
-        return d["stages"].get(k, 0) / d["ir_per_pkt"] * d["ns_per_pkt_cpu"]
-
+    used = {k for d in list(res["sets"].values()) + list((before or {}).get("sets", {}).values())
+            for k, v in d["stages"].items() if v >= 0.5}
+    keys = [k for k, _ in STAGES if k in used] + sorted(used - set(labels))
     if before:
-        out = [f"**{name}**", "",
-               "| stage | before Ir/pkt | before ns/pkt (est.) | after Ir/pkt | after ns/pkt (est.) "
-               "| after/before (Ir) |", "|---|---:|---:|---:|---:|---:|"]
-        for k in keys:
-            b, c = before["stages"].get(k, 0), cur["stages"].get(k, 0)
-            out.append(f"| {labels.get(k, k)} | {fmt(b)} | {fmt(ns(before, k))} | {fmt(c)} | "
-                       f"{fmt(ns(cur, k))} | {fmt(c / b, 2) if b >= 0.5 else ''} |")
-        out.append(f"| **total** | **{fmt(before['ir_per_pkt'])}** | "
-                   f"**{fmt(before['ns_per_pkt_cpu'])}** | **{fmt(cur['ir_per_pkt'])}** | "
-                   f"**{fmt(cur['ns_per_pkt_cpu'])}** | "
-                   f"**{fmt(cur['ir_per_pkt'] / before['ir_per_pkt'], 2)}** |")
-        return out
-    out = [f"**{name}**", "", "| stage | Ir/pkt | share | ns/pkt (est.) |", "|---|---:|---:|---:|"]
-    for k in keys:
-        c = cur["stages"].get(k, 0)
-        out.append(f"| {labels.get(k, k)} | {fmt(c)} | {100 * c / cur['ir_per_pkt']:.1f}% | "
-                   f"{fmt(ns(cur, k))} |")
-    out.append(f"| **total** | **{fmt(cur['ir_per_pkt'])}** | 100% | "
-               f"**{fmt(cur['ns_per_pkt_cpu'])}** (measured) |")
+        head = " | ".join(f"{n}: before | {n}: after" for n in sets)
+        rule = "|---|" + "---:|" * (2 * len(sets))
+    else:
+        head = " | ".join(sets)
+        rule = "|---|" + "---:|" * len(sets)
+    out = [f"| stage, Ir/pkt (est. ns/pkt) | {head} |", rule]
+    for k in keys + ["total"]:
+        cells = []
+        for n in sets:
+            if before:
+                cells.append(_cell(before["sets"].get(n), k))
+            cells.append(_cell(res["sets"][n], k))
+        out.append(f"| {'**total**' if k == 'total' else labels.get(k, k)} | {' | '.join(cells)} |")
     return out
 
 
@@ -309,13 +313,15 @@ def main():
         res = {"rev": a.rev, "sha": b["sha"], "driver": b["driver"], "packets": a.packets,
                "cg_loops": a.cg_loops, "sets": measure(b, a, tmp)}
     before = json.load(open(a.before)) if a.before else None
-    print(f"stages of {a.rev} ({b['sha'][:12]}), gcp_gen --packets {a.packets}, callgrind "
-          f"--loops {a.cg_loops}; ns = share x measured CPU ns/pkt (median of {a.reps})")
+    what = f"{a.rev} ({b['sha'][:12]})"
     if before:
-        print(f"before: {before['rev']} ({before['sha'][:12]})")
-    for name, cur in res["sets"].items():
-        print()
-        print("\n".join(table(name, cur, before["sets"].get(name) if before else None)))
+        what = f"before = {before['rev']} ({before['sha'][:12]}), after = {what}"
+    print(f"Per-stage cost, {what}: callgrind instructions per packet collected in "
+          f"gcp_engine_feed_burst/gcp_engine_advance (gcp_gen --packets {a.packets}, --loops "
+          f"{a.cg_loops}); in parentheses ns/pkt = the stage's share x the measured CPU ns/pkt "
+          f"(median of {a.reps} runs, --loops {a.loops}).")
+    print()
+    print("\n".join(table(res, before)))
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(res, fh, indent=1)
