@@ -11,7 +11,7 @@ PKGS=(build-essential cmake pkg-config clang llvm libmsgpack-dev libcriterion-de
       libpcap-dev libssl-dev zlib1g-dev libhyperscan-dev tshark python3
       libxdp-dev libbpf-dev bpftool dpdk-dev libdpdk-dev librdkafka-dev
       tcpdump tcpreplay iproute2 curl lftp swaks openssl vsftpd
-      dovecot-imapd dovecot-pop3d opensmtpd gnuplot-nox libndpi-bin jq
+      dovecot-imapd dovecot-pop3d opensmtpd gnuplot-nox libndpi-bin jq valgrind
       nginx dnsmasq-base bind9-dnsutils ethtool time)
 
 install_deps() {

@@ -182,7 +182,8 @@ def targets(res):
     for name, val, must, stretch, hi, note in target_rows(res):
         cmp = ">=" if hi else "<="
         unit = "x" if name.startswith("ratio") else ""
-        out.append(f"| {name} | {f(val)}{unit if val is not None else ''} | {cmp} {must}{unit} "
+        out.append(f"| {name} | {f(val, 2 if hi else 1)}{unit if val is not None else ''} | "
+                   f"{cmp} {must}{unit} "
                    f"| {cmp} {stretch}{unit} | {verdict(val, must, hi)} | "
                    f"{verdict(val, stretch, hi)} | {note} |")
     ent = res["mixes"]["enterprise"]["full"]
