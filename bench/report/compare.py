@@ -84,7 +84,7 @@ def records(old, new, root, a):
     if not a.records:
         return "not run (--no-records)", True
     if not os.path.exists(script):
-        return f"skipped ({RECORDS_SCRIPT} is not in {new['rev']})", True
+        return f"skipped ({RECORDS_SCRIPT} is not in {revbuild.label(new)})", True
     corpus = a.corpus or os.path.join(root, "..", "shared", "corpus")
     gc = [os.path.join(b["build"], "probe", "gcprobe") for b in (old, new)]
     log(f"records: {RECORDS_SCRIPT} {gc[0]} {gc[1]} {corpus}")
@@ -109,10 +109,10 @@ def driver_note(old, new):
 
 
 def print_table(old, new, t, ir, a):
-    print(f"old = {old['rev']} ({old['sha'][:12]}), new = {new['rev']} ({new['sha'][:12]}); "
+    print(f"old = {revbuild.label(old)}, new = {revbuild.label(new)}; "
           f"driver: {driver_note(old, new)}")
-    print(f"gcp_gen --packets {a.packets}; {a.pairs} pairs x --loops {a.loops}, CPU time; "
-          f"callgrind --loops {a.cg_loops}")
+    cg = f"callgrind --loops {a.cg_loops}" if ir else "no callgrind"
+    print(f"gcp_gen --packets {a.packets}; {a.pairs} pairs x --loops {a.loops}, CPU time; {cg}")
     print()
     print("| mix | mode | old Mpps/core | new Mpps/core | new/old (median of pairs) | pair ratios "
           "| old Ir/pkt | new Ir/pkt | Ir new/old |")

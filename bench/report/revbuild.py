@@ -75,6 +75,11 @@ def cmake_build(src, build, targets):
     return p.returncode == 0
 
 
+def label(b):
+    """'REV (commit)' or 'the working tree' for printing."""
+    return "the working tree" if b["sha"] == "." else f"{b['rev']} ({b['sha'][:12]})"
+
+
 def build(root, rev, own_driver=False, targets=TARGETS):
     """Build rev; returns {rev, sha, src, build, driver} (driver: current|own)."""
     sha = resolve(root, rev)
@@ -93,9 +98,11 @@ def build(root, rev, own_driver=False, targets=TARGETS):
     with open(os.path.join(base, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two compares of one commit share the build
         export(root, sha, src)
-        own = subprocess.run(["git", "-C", root, "show", f"{sha}:{DRIVER}"], capture_output=True,
-                             text=True, check=True).stdout
-        current = open(os.path.join(root, DRIVER)).read()
+        shown = subprocess.run(["git", "-C", root, "show", f"{sha}:{DRIVER}"],
+                               capture_output=True, text=True)
+        if shown.returncode != 0:
+            raise SystemExit(f"revbuild: {rev} has no {DRIVER} (older than the pipeline bench)")
+        own, current = shown.stdout, open(os.path.join(root, DRIVER)).read()
         driver = "own" if own_driver or own == current else "current"
         log(f"building {rev} ({sha[:12]}) in {base}")
         place_driver(src, current if driver == "current" else own)

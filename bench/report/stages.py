@@ -313,9 +313,9 @@ def main():
         res = {"rev": a.rev, "sha": b["sha"], "driver": b["driver"], "packets": a.packets,
                "cg_loops": a.cg_loops, "sets": measure(b, a, tmp)}
     before = json.load(open(a.before)) if a.before else None
-    what = f"{a.rev} ({b['sha'][:12]})"
+    what = revbuild.label(b)
     if before:
-        what = f"before = {before['rev']} ({before['sha'][:12]}), after = {what}"
+        what = f"before = {revbuild.label(before)}, after = {what}"
     print(f"Per-stage cost, {what}: callgrind instructions per packet collected in "
           f"gcp_engine_feed_burst/gcp_engine_advance (gcp_gen --packets {a.packets}, --loops "
           f"{a.cg_loops}); in parentheses ns/pkt = the stage's share x the measured CPU ns/pkt "
