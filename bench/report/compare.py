@@ -85,7 +85,7 @@ def records(old, new, root, a):
         return "not run (--no-records)", True
     if not os.path.exists(script):
         return f"skipped ({RECORDS_SCRIPT} is not in {revbuild.label(new)})", True
-    corpus = a.corpus or os.path.join(root, "..", "shared", "corpus")
+    corpus = a.corpus or os.path.normpath(os.path.join(root, "..", "shared", "corpus"))
     gc = [os.path.join(b["build"], "probe", "gcprobe") for b in (old, new)]
     log(f"records: {RECORDS_SCRIPT} {gc[0]} {gc[1]} {corpus}")
     p = subprocess.run(["bash", script, *gc, corpus], cwd=new["src"], capture_output=True,
