@@ -413,7 +413,8 @@ def write(root, res):
             keep, "",
             "## Commands", "",
             "Reproduce everything (fresh clone; needs cmake, a C compiler, the library's "
-            "dependencies, python3, gnuplot, ndpiReader and tshark):", "",
+            "dependencies, python3, gnuplot, ndpiReader and tshark; valgrind for compare.sh and "
+            "stages.sh):", "",
             "```sh", "bench/report/report.sh          # full run, writes this file + docs/img",
             "bench/report/report.sh --quick --no-write   # short run, JSON only",
             "bench/report/report.sh --quick --no-write --guard   # CI: + gcprobe/ndpiReader floor",
