@@ -12,7 +12,7 @@ PKGS=(build-essential cmake pkg-config clang llvm libmsgpack-dev libcriterion-de
       libxdp-dev libbpf-dev bpftool dpdk-dev libdpdk-dev librdkafka-dev
       tcpdump tcpreplay iproute2 curl lftp swaks libnet-ssleay-perl libio-socket-ssl-perl
       openssl vsftpd
-      dovecot-imapd dovecot-pop3d opensmtpd gnuplot-nox libndpi-bin jq
+      dovecot-imapd dovecot-pop3d opensmtpd gnuplot-nox libndpi-bin jq valgrind
       nginx dnsmasq-base bind9-dnsutils ethtool time)
 
 install_deps() {

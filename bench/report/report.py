@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Benchmark report driver (run through report.sh): generate mixes, run the
-pipeline, micro benches, ndpiReader and tshark, write PERFORMANCE.md + plots."""
+pipeline, flow-table scale and micro benches, ndpiReader and tshark, write
+PERFORMANCE.md + plots; --guard: fail when gcprobe falls below a fraction of
+ndpiReader on the same captures (CI)."""
 import argparse
 import json
 import os
@@ -13,12 +15,28 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # write_doc is imported: no __pycache__ in the checkout
 LINE = {"10G": 10e9, "40G": 40e9}
 WIRE_EXTRA = 24  # FCS + preamble/SFD + IFG; pcap lengths exclude the FCS
+# Flow-table scale points: 1 Mi and 4 Mi concurrent TCP flows (2^20, 2^22).
+FLOWSCALE_N = (1 << 20, 1 << 22)
+# CI guard: these (mix, mode) figures of gcprobe must stay above
+# GUARD_FLOOR x ndpiReader's on the same capture, measured in the same run.
+GUARD_SETS = (("64b", "flow"), ("enterprise", "full"))
+GUARD_FLOOR = 0.5
+# The generated mixes: name -> gcp_gen arguments (besides --out/--seed/--packets).
+_PLAIN = ["--ipv6-share", "0", "--vlan-share", "0", "--vxlan-share", "0"]
+MIX_SPECS = {"enterprise": ["--profile", "enterprise", "--flows", "2000"],
+             "imix": ["--profile", "imix", "--flows", "2000"],
+             "64b": ["--profile", "64b", "--flows", "4000", *_PLAIN]}
 
 
 def log(msg):
     print(f"[report] {msg}", file=sys.stderr, flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
 
 
 def run_json(cmd):
@@ -50,7 +68,8 @@ class Report:
         self.reps = 1 if q else 3
         self.res = {"quick": q, "nproc": self.nproc, "machine": machine(),
                     "mixes": {}, "sizes": [], "workers": [], "micro": [],
-                    "ndpi": {}, "tshark": {}, "commands": []}
+                    "ndpi": {}, "tshark": {}, "flowscale": [], "guard": None,
+                    "commands": []}
 
     def cmd(self, c):
         self.res["commands"].append(" ".join(c).replace(self.tmp, "$TMP")
@@ -73,8 +92,8 @@ class Report:
              "--workers", str(workers), "--json"]
         return run_json(self.cmd(c))[0]
 
-    def median_run(self, path, mode, workers=1, reps=None):
-        runs = [self.pipeline(path, mode, workers) for _ in range(reps or self.reps)]
+    def median_run(self, path, mode, workers=1, reps=None, loops=None):
+        runs = [self.pipeline(path, mode, workers, loops) for _ in range(reps or self.reps)]
         runs.sort(key=lambda r: r["mpps_per_core_cpu"])
         med = dict(runs[len(runs) // 2])
         med["spread_cpu"] = [r["mpps_per_core_cpu"] for r in runs]
@@ -82,37 +101,52 @@ class Report:
         return med
 
     # ---- peers ------------------------------------------------------------
-    def ndpi(self, path, npkts):
-        """CPU per pass from -l 1 vs -l 3 (setup cancels out); also its own figure."""
+    def ndpi_sample(self, exe, path, npkts, hi):
+        """One CPU-per-pass sample: (CPU of -l hi - CPU of -l 1) / (hi - 1),
+        which removes ndpiReader's setup (protocol tables)."""
+        c1, w1, out1 = child_cpu(self.cmd([exe, "-i", path, "-l", "1"]))
+        c3, _, _ = child_cpu(self.cmd([exe, "-i", path, "-l", str(hi)]))
+        per_pass = max((c3 - c1) / (hi - 1), 1e-9)
+        return npkts / per_pass / 1e6, per_pass, w1, out1
+
+    def ndpi(self, path, npkts, reps=None, hi=None):
+        """ndpiReader's CPU-time rate: median of reps samples; also its own figure."""
         exe = shutil.which("ndpiReader")
         if not exe:
             return None
-        c1, w1, out1 = child_cpu(self.cmd([exe, "-i", path, "-l", "1"]))
-        hi = 2 if self.a.quick else 3
-        c3, w3, _ = child_cpu(self.cmd([exe, "-i", path, "-l", str(hi)]))
-        per_pass = max((c3 - c1) / (hi - 1), 1e-9)
+        hi = hi or (2 if self.a.quick else 3)
+        samples = [self.ndpi_sample(exe, path, npkts, hi) for _ in range(reps or self.reps)]
+        samples.sort(key=lambda x: x[0])
+        mpps, per_pass, w1, out1 = samples[len(samples) // 2]
         m = re.search(r"nDPI throughput:\s+([\d.]+) (K|M)? ?pps", out1)
         own = None
         if m:
             own = float(m.group(1)) * (1e3 if m.group(2) == "K" else 1e6) / 1e6
-        return {"mpps_cpu": npkts / per_pass / 1e6, "cpu_s_per_pass": per_pass,
+        return {"mpps_cpu": mpps, "cpu_s_per_pass": per_pass, "spread_cpu": [x[0] for x in samples],
                 "own_reported_mpps": own, "wall_l1_s": w1, "version": ndpi_version(out1)}
 
     def tshark(self, path, npkts):
+        """tshark's CPU time for the capture, start-up included: median of reps runs."""
         exe = shutil.which("tshark")
         if not exe:
             return None
-        cpu, wall, _ = child_cpu(self.cmd([exe, "-r", path, "-q"]))
-        return {"mpps_cpu": npkts / cpu / 1e6, "cpu_s": cpu, "wall_s": wall}
+        runs = sorted(child_cpu(self.cmd([exe, "-r", path, "-q"]))[:2] for _ in range(self.reps))
+        cpu, wall = runs[len(runs) // 2]
+        return {"mpps_cpu": npkts / cpu / 1e6, "cpu_s": cpu, "wall_s": wall,
+                "spread_cpu_s": [r[0] for r in runs]}
+
+    # ---- flow-table scale ---------------------------------------------------
+    def flowscale(self):
+        exe = os.path.join(self.bin, "gcp_bench_flowscale")
+        if not os.path.exists(exe):
+            return
+        for n in FLOWSCALE_N[:1] if self.a.quick else FLOWSCALE_N:
+            log(f"flowscale {n} flows")
+            self.res["flowscale"] += run_json(self.cmd([exe, "--flows", str(n), "--json"]))
 
     # ---- the run ------------------------------------------------------------
     def mixes(self):
-        base = ["--flows", "2000"]
-        plain = ["--ipv6-share", "0", "--vlan-share", "0", "--vxlan-share", "0"]
-        specs = [("enterprise", ["--profile", "enterprise", *base]),
-                 ("imix", ["--profile", "imix", *base]),
-                 ("64b", ["--profile", "64b", "--flows", "4000", *plain])]
-        for name, args in specs:
+        for name, args in MIX_SPECS.items():
             log(f"mix {name}")
             g = self.gen(name, *args)
             m = {"gen": g, "flow": self.median_run(g["path"], "flow"),
@@ -162,16 +196,52 @@ class Report:
         n = None if self.a.quick else self.ndpi(g["path"], g["packets"])
         self.res["tshark"] = {"gen": g, "ours": ours, "tshark": t, "ndpi": n}
 
+    # ---- CI guard -------------------------------------------------------------
+    def guard(self):
+        """gcprobe vs ndpiReader on the same capture, runs interleaved
+        (gcprobe, ndpiReader, gcprobe, ...) so load on the shared host hits
+        both sides alike; CPU time, median of 3 each. A ratio: a slow
+        machine slows both. Returns False when a ratio is under the floor."""
+        t0 = time.monotonic()
+        exe = shutil.which("ndpiReader")
+        out = {"floor": self.a.guard, "sets": [], "ok": False}
+        self.res["guard"] = out
+        if not exe:
+            log("guard: ndpiReader not found (Debian libndpi-bin): cannot compare, failing")
+            return False
+        for name, mode in GUARD_SETS:
+            g = self.res["mixes"][name]["gen"]
+            # >= ~0.15 s of CPU per sample on either side at today's rates.
+            ours, theirs = [], []
+            for _ in range(3):
+                ours.append(self.pipeline(g["path"], mode, loops=8)["mpps_per_core_cpu"])
+                theirs.append(self.ndpi_sample(exe, g["path"], g["packets"], 5)[0])
+            o, t = median(ours), median(theirs)
+            ok = o >= self.a.guard * t
+            out["sets"].append({"mix": name, "mode": mode, "gcprobe_mpps_cpu": o,
+                                "ndpi_mpps_cpu": t, "ratio": o / t, "ok": ok,
+                                "gcprobe_runs": ours, "ndpi_runs": theirs})
+            log(f"guard: {name} {mode}: gcprobe {o:.3f} Mpps/core (CPU, median of "
+                f"{', '.join(f'{x:.3f}' for x in ours)}), ndpiReader {t:.3f} Mpps/core (CPU per "
+                f"pass, median of {', '.join(f'{x:.3f}' for x in theirs)}): ratio {o / t:.2f}x, "
+                f"floor {self.a.guard}x: {'ok' if ok else 'FAIL'}")
+        out["ok"] = all(x["ok"] for x in out["sets"])
+        out["elapsed_s"] = time.monotonic() - t0
+        log(f"guard: {out['elapsed_s']:.0f} s")
+        return out["ok"]
+
     def run(self):
         t0 = time.monotonic()
         self.mixes()
+        guard_ok = self.guard() if self.a.guard else True
         self.workers()
         self.sizes()
+        self.flowscale()
         self.micro()
         self.peers_small()
         self.res["elapsed_s"] = time.monotonic() - t0
         shutil.rmtree(self.tmp, ignore_errors=True)
-        return self.res
+        return self.res, guard_ok
 
 
 def machine():
@@ -202,10 +272,17 @@ if __name__ == "__main__":
     ap.add_argument("--build", required=True)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--guard", type=float, nargs="?", const=GUARD_FLOOR, default=None,
+                    metavar="FLOOR", help="fail unless gcprobe >= FLOOR x ndpiReader "
+                    f"(default {GUARD_FLOOR}) for " +
+                    ", ".join(f"{m} {mo}" for m, mo in GUARD_SETS))
     a = ap.parse_args()
-    res = Report(a).run()
+    res, guard_ok = Report(a).run()
     print(json.dumps(res, indent=1))
     if not a.no_write:
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import write_doc
         write_doc.write(a.root, res)
+    if not guard_ok:
+        log(f"guard FAILED: gcprobe below {a.guard}x ndpiReader (see the guard lines above)")
+        sys.exit(1)
