@@ -74,6 +74,15 @@ udp_pkts() { # NS
 	nsenter --net=/run/netns/$1 "$BIN" tap inventory $DEV --interval 1 --count 1 |
 		"$PY" -c 'import json,sys; r=json.loads(sys.stdin.readline()); print(sum(p["pkts"] for p in r["protocols"] if p["l4"] == "udp"))'
 }
+# The kernel frees a program after its last reference drops (deferred
+# through RCU), so give it a moment: up to 3 s.
+prog_freed() { # ID
+	for _ in $(seq 30); do
+		bpftool prog show id "$1" >/dev/null 2>&1 || return 0
+		sleep 0.1
+	done
+	return 1
+}
 prog_ids() { sed -n 's/^prog_ids=//p' "$META/$1.meta" 2>/dev/null | tr ',' ' '; }
 # gone NS KEY [IDS]: no clsact, filter, XDP program, pins, state files, loaded programs.
 gone() {
@@ -83,7 +92,7 @@ gone() {
 	[ -e "$PINS/$k" ] && fail "$n: pins left: $(ls "$PINS/$k")"
 	ls "$META/$k".* >/dev/null 2>&1 && fail "$n: state files left: $(ls "$META/$k".*)"
 	for id in "$@"; do
-		[ "$id" = 0 ] || ! bpftool prog show id "$id" >/dev/null 2>&1 || fail "$n: program $id still loaded"
+		[ "$id" = 0 ] || prog_freed "$id" || fail "$n: program $id still loaded"
 	done
 	return 0
 }
