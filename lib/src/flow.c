@@ -589,19 +589,23 @@ static struct cw_entry *cw_get(struct gcp_flow_table *t, const struct cw_key *k,
 	struct gcp_conn_window *w = t->cw;
 	uint64_t fp = hash_bytes(k, sizeof(*k), t->hash_seed ^ CW_HASH_SEED);
 	uint32_t set = (uint32_t)fp & (w->nsets - 1);
-	struct cw_entry *e = &w->ent[(size_t)set * CW_WAYS], *victim = NULL;
+	struct cw_entry *e = &w->ent[(size_t)set * CW_WAYS], *dead = NULL, *oldest = NULL;
 
+	/* The key's way; else the first free or aged-out way; else the live
+	 * way touched longest ago (the first of equals). */
 	for (uint32_t i = 0; i < CW_WAYS; i++) {
 		if (e[i].total && e[i].fp == fp)
 			return &e[i];
 		if (!cw_live(w, &e[i], nb)) {
-			if (!victim || cw_live(w, victim, nb))
-				victim = &e[i];
-		} else if (!victim || (cw_live(w, victim, nb) && e[i].last_b < victim->last_b)) {
-			victim = &e[i];
+			if (!dead)
+				dead = &e[i];
+		} else if (!oldest || e[i].last_b < oldest->last_b) {
+			oldest = &e[i];
 		}
 	}
-	if (cw_live(w, victim, nb))
+	struct cw_entry *victim = dead ? dead : oldest;
+
+	if (!dead)
 		t->st_cw_evicted++;
 	victim->fp = fp;
 	victim->total = 0;
