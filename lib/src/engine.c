@@ -369,6 +369,7 @@ int gcp_engine_stats(const struct gcp_engine *e, struct gcp_stats *out)
 	st.mem_limit_hits = e->pool.fails + e->reasm_pool.fails + e->rb.st_oversize;
 	st.mem_budget = e->mem_budget;
 	st.records_failed = e->records_failed;
+	st.stream_resyncs = e->stream_resyncs;
 	size_t n = out->sz < sizeof(st) ? out->sz : sizeof(st);
 
 	memcpy(out, &st, n);
