@@ -94,10 +94,12 @@ Test(counters, stream_resyncs_after_reassembly_gaps)
 	cr_expect_eq(st.stream_resyncs, 1, "dns: %llu", (unsigned long long)st.stream_resyncs);
 	cr_expect_eq(st.records_by_type[__builtin_ctz(GCP_REC_DNS)], 2);
 
+	static const char after_hole[] = "\x01\x02GET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+
 	open_at(&c, e, 40002, 80, 1700000001ull * S_NS); /* HTTP */
 	say(&c, 0, "GET /a HTTP/1.1\r\nHost: h\r\n");
 	hole(&c, 0, 10);
-	seg(&c, 0, PSH | ACK, "\x01\x02GET /b HTTP/1.1\r\nHost: h\r\n\r\n", 33);
+	seg(&c, 0, PSH | ACK, after_hole, sizeof(after_hole) - 1);
 	say(&c, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	conn_close(&c);
 	cr_assert_eq(gcp_engine_flush(e), 0);
