@@ -210,7 +210,11 @@ void probe_print_stats(const struct gcp_stats *stp)
 		"\"reasm_ooo_bytes\":%llu,\"reasm_limit_hits\":%llu,\"reasm_missed_bytes\":%llu,"
 		"\"pending_limit_hits\":%llu,\"records\":%llu,\"dissector_errors\":%llu,"
 		"\"frags_overlap\":%llu,\"mem_limit_hits\":%llu,\"mem_budget\":%llu,"
-		"\"records_failed\":%llu,"
+		"\"records_failed\":%llu,\"stream_resyncs\":%llu,\"expect_added\":%llu,"
+		"\"expect_matched\":%llu,\"expect_full\":%llu,\"expect_expired\":%llu,"
+		"\"hs_identified\":%llu,\"hs_streams_full\":%llu,\"hs_scan_errors\":%llu,"
+		"\"rules_tagged\":%llu,\"rules_hits_dropped\":%llu,\"rules_swaps\":%llu,"
+		"\"rules_scan_errors\":%llu,"
 		"\"records_by_type\":{",
 		(unsigned long long)st.pkts, (unsigned long long)st.bytes,
 		(unsigned long long)st.decode_errors, (unsigned long long)st.non_ip,
@@ -224,7 +228,13 @@ void probe_print_stats(const struct gcp_stats *stp)
 		(unsigned long long)st.pending_limit_hits, (unsigned long long)st.records,
 		(unsigned long long)st.dissector_errors, (unsigned long long)st.frags_overlap,
 		(unsigned long long)st.mem_limit_hits, (unsigned long long)st.mem_budget,
-		(unsigned long long)st.records_failed);
+		(unsigned long long)st.records_failed, (unsigned long long)st.stream_resyncs,
+		(unsigned long long)st.expect_added, (unsigned long long)st.expect_matched,
+		(unsigned long long)st.expect_full, (unsigned long long)st.expect_expired,
+		(unsigned long long)st.hs_identified, (unsigned long long)st.hs_streams_full,
+		(unsigned long long)st.hs_scan_errors, (unsigned long long)st.rules_tagged,
+		(unsigned long long)st.rules_hits_dropped, (unsigned long long)st.rules_swaps,
+		(unsigned long long)st.rules_scan_errors);
 	/* Keyed by type name; bit i of the mask is records_by_type[i]. */
 	for (unsigned i = 0; (1u << i) & GCP_REC_ALL; i++)
 		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "",

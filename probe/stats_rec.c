@@ -140,6 +140,18 @@ static void engine_counters(struct gcp_rb *rb, const struct gcp_stats *st)
 	gcp_rb_kv_uint(rb, "reasm_limit_hits", st->reasm_limit_hits);
 	gcp_rb_kv_uint(rb, "frags_dropped", st->frags_dropped);
 	gcp_rb_kv_uint(rb, "records_emitted", st->records);
+	gcp_rb_kv_uint(rb, "stream_resyncs", st->stream_resyncs);
+	gcp_rb_kv_uint(rb, "expect_added", st->expect_added);
+	gcp_rb_kv_uint(rb, "expect_matched", st->expect_matched);
+	gcp_rb_kv_uint(rb, "expect_full", st->expect_full);
+	gcp_rb_kv_uint(rb, "expect_expired", st->expect_expired);
+	gcp_rb_kv_uint(rb, "hs_identified", st->hs_identified);
+	gcp_rb_kv_uint(rb, "hs_streams_full", st->hs_streams_full);
+	gcp_rb_kv_uint(rb, "hs_scan_errors", st->hs_scan_errors);
+	gcp_rb_kv_uint(rb, "rules_tagged", st->rules_tagged);
+	gcp_rb_kv_uint(rb, "rules_hits_dropped", st->rules_hits_dropped);
+	gcp_rb_kv_uint(rb, "rules_swaps", st->rules_swaps);
+	gcp_rb_kv_uint(rb, "rules_scan_errors", st->rules_scan_errors);
 }
 
 static void queues(struct gcp_rb *rb, const struct probe_stats_in *in)

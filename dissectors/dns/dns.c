@@ -29,7 +29,7 @@ struct dns_pending {
 struct dns_tcp_dir {
 	uint32_t msglen; /* body length announced by the consumed prefix */
 	bool in_msg;     /* prefix consumed, waiting for the body */
-	bool lost;       /* a gap broke the framing: ignore the rest */
+	bool lost;       /* a gap broke the framing: look for the next message */
 };
 
 /*
@@ -430,6 +430,27 @@ static void dns_init(void *state, struct gcp_dissect_ctx *ctx)
 	s->is_mdns = f && (f->sport == 5353 || f->cport == 5353);
 }
 
+/*
+ * After a gap: pass over bytes up to the next plausible message, which
+ * the framing loop then takes. False while none is found (r says what to
+ * keep and how much more to wait for).
+ */
+static bool tcp_resync(struct gcp_dissect_ctx *ctx, struct dns_tcp_dir *d, const uint8_t *data,
+		       uint32_t len, unsigned flags, struct gcp_parse_result *r)
+{
+	uint32_t off, needed;
+	bool found = gcp_dns_tcp_sync(data, len, flags & GCP_PF_FIN, &off, &needed);
+
+	r->consumed = off;
+	if (!found) {
+		r->needed = needed;
+		return false;
+	}
+	d->lost = false;
+	gcp_dctx_resync(ctx);
+	return true;
+}
+
 static struct gcp_parse_result tcp_parse(struct dns_state *s, struct gcp_dissect_ctx *ctx,
 					 int dir, const uint8_t *data, uint32_t len,
 					 unsigned flags)
@@ -437,7 +458,7 @@ static struct gcp_parse_result tcp_parse(struct dns_state *s, struct gcp_dissect
 	struct gcp_parse_result r = { GCP_PARSE_OK, 0, 0 };
 	struct dns_tcp_dir *d = &s->tcp[dir & 1];
 
-	if (flags & GCP_PF_GAP) { /* framing lost (RFC 1035 4.2.2 has no resync) */
+	if (flags & GCP_PF_GAP) { /* framing lost: resync on the next data */
 		if (!d->lost)
 			gcp_dctx_anomaly(ctx);
 		d->lost = true;
@@ -446,10 +467,13 @@ static struct gcp_parse_result tcp_parse(struct dns_state *s, struct gcp_dissect
 		return r;
 	}
 	if (d->lost || !data) {
-		if ((flags & GCP_PF_FIN) && d->in_msg && !d->lost)
-			gcp_dctx_anomaly(ctx); /* truncated last message */
-		r.consumed = data ? len : 0;
-		return r;
+		if (!data) {
+			if ((flags & GCP_PF_FIN) && d->in_msg && !d->lost)
+				gcp_dctx_anomaly(ctx); /* truncated last message */
+			return r;
+		}
+		if (!tcp_resync(ctx, d, data, len, flags, &r))
+			return r;
 	}
 	for (;;) {
 		uint32_t left = len - r.consumed;

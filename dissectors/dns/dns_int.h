@@ -140,4 +140,13 @@ enum { DNS_PLAUSIBLE_NO = 0, DNS_PLAUSIBLE_MORE = 1, DNS_PLAUSIBLE_YES = 2 };
  */
 int gcp_dns_hdr_probe(const uint8_t *buf, uint32_t avail, uint32_t total);
 
+/*
+ * TCP resynchronisation after a gap: the first offset of buf[0..n) where
+ * a two-byte length prefix frames a plausible message (RFC 1035 4.2.2
+ * has no marker to find). True with *off there; false when none is sure
+ * yet: bytes before *off can go, *needed more bytes may decide. fin: no
+ * more bytes will come.
+ */
+bool gcp_dns_tcp_sync(const uint8_t *buf, uint32_t n, bool fin, uint32_t *off, uint32_t *needed);
+
 #endif /* GCP_DNS_INT_H */

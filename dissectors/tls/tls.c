@@ -71,8 +71,13 @@ struct tls_dir {
 	uint8_t hdr_len;
 	uint8_t nrec;      /* records seen, saturating */
 	bool encrypted;    /* after ChangeCipherSpec (TLS <= 1.2) */
-	bool dead;         /* after a gap: lost framing */
+	uint8_t lost;      /* enum tls_lost: what a gap took */
 };
+
+/* After a gap (tls_resync): the record framing, then, once records are
+ * framed again, the start of a handshake message (fragments in between
+ * continue a lost one). Off the common path: tls_parse checks lost once. */
+enum tls_lost { TLS_LOST_NONE = 0, TLS_LOST_RECORD, TLS_LOST_HANDSHAKE };
 
 struct tls_state {
 	bool handshake_seen; /* first member: read by gcp_tls_handshake_seen() */
@@ -914,9 +919,11 @@ static void hs_start(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
 	d->want = total;
 }
 
-/* Feed one handshake record's fragment (zero-copy when a message fits). */
-static void hs_feed(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
-		    const uint8_t *p, uint32_t n)
+/* Feed one handshake record's fragment (zero-copy when a message fits).
+ * inline, as tls_record: the resync path calls them too, and they must
+ * stay inlined in tls_parse's loop (callgrind, gcp_bench_tls). */
+static inline void hs_feed(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
+			   const uint8_t *p, uint32_t n)
 {
 	struct tls_dir *d = &st->dir[dir];
 
@@ -955,8 +962,8 @@ static void hs_feed(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
 
 /* ---- record layer (RFC 5246 6.2.1, RFC 8446 5.1) ------------------------------- */
 
-static void tls_record(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir, uint8_t type,
-		       const uint8_t *p, uint32_t n)
+static inline void tls_record(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
+			      uint8_t type, const uint8_t *p, uint32_t n)
 {
 	struct tls_dir *d = &st->dir[dir];
 
@@ -1090,6 +1097,198 @@ static int64_t tls_frame(struct tls_state *st, struct gcp_dissect_ctx *ctx, int 
 	return TLS_REC_HDR + len;
 }
 
+/* ---- resynchronisation after a gap -------------------------------------------- */
+
+enum { SYNC_NO, SYNC_MORE, SYNC_YES };
+
+/* Handshake types of RFC 8446 4 and RFC 5246 7.4 (with RFC 6066 8, 4.2). */
+static bool hs_type_known(uint8_t t)
+{
+	return t <= 2 || (t >= 4 && t <= 6) || t == 8 || (t >= 11 && t <= 16) ||
+	       (t >= 20 && t <= 24) || t == 254;
+}
+
+/*
+ * Does a handshake fragment (have bytes of it at p) start with a message
+ * header rather than continue a message lost in a gap? The messages we
+ * parse must look like themselves: hellos carry a 3.x legacy_version, a
+ * TLS 1.2 Certificate's list fills it, ServerHelloDone is empty.
+ */
+static int hs_start_plausible(const uint8_t *p, uint32_t have)
+{
+	if (have < 4)
+		return SYNC_MORE;
+	uint32_t len = (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+
+	if (!hs_type_known(p[0]) || len > TLS_HS_CAP)
+		return SYNC_NO;
+	switch (p[0]) {
+	case TLS_HS_CLIENT_HELLO:
+	case TLS_HS_SERVER_HELLO: /* RFC 8446 4.1.2: version, 32-byte random, ... */
+		if (len < 38)
+			return SYNC_NO;
+		if (have < 6)
+			return SYNC_MORE;
+		return p[4] == 3 && p[5] <= 4 ? SYNC_YES : SYNC_NO;
+	case TLS_HS_CERTIFICATE:
+		if (have < 7)
+			return SYNC_MORE;
+		return len >= 3 && ((uint32_t)p[4] << 16 | (uint32_t)p[5] << 8 | p[6]) + 3 == len
+			       ? SYNC_YES
+			       : SYNC_NO;
+	case TLS_HS_SERVER_HELLO_DONE:
+		return len == 0 ? SYNC_YES : SYNC_NO;
+	default:
+		return SYNC_YES;
+	}
+}
+
+/* A record header as peers send them: TLS 1.x content type (heartbeat
+ * aside), version 3.x, a fragment of legal, non-zero size. */
+static bool sync_header(const uint8_t *h)
+{
+	uint16_t len = gcp_be16(h + 3);
+
+	return h[0] >= TLS_CT_CCS && h[0] <= TLS_CT_APPDATA && h[1] == 3 && h[2] <= 4 && len > 0 &&
+	       len <= TLS_REC_MAX;
+}
+
+/* What a candidate record's first have bytes (of len) say about it. */
+static int sync_content(const struct tls_dir *d, uint8_t type, const uint8_t *p, uint32_t have,
+			uint32_t len)
+{
+	switch (type) {
+	case TLS_CT_CCS: /* RFC 5246 7.1: one byte, 1 */
+		if (len != 1)
+			return SYNC_NO;
+		return have < 1 ? SYNC_MORE : p[0] == 1 ? SYNC_YES : SYNC_NO;
+	case TLS_CT_ALERT: /* a plaintext alert is level (1, 2) + description */
+		if (len != 2 || d->encrypted)
+			return SYNC_MORE; /* encrypted (the CCS may be what was lost) */
+		return have < 1 ? SYNC_MORE : p[0] == 1 || p[0] == 2 ? SYNC_YES : SYNC_NO;
+	case TLS_CT_HANDSHAKE:
+		/* No message start: a continuation or an encrypted Finished. */
+		if (d->encrypted)
+			return SYNC_MORE;
+		return hs_start_plausible(p, have) == SYNC_YES ? SYNC_YES : SYNC_MORE;
+	default:
+		return SYNC_MORE;
+	}
+}
+
+/*
+ * A candidate header at p (avail bytes): taken when its content shows
+ * what it is, or when the next header follows where its length says; a
+ * lookalike alone in lost bytes is passed over.
+ */
+static int sync_record(const struct tls_dir *d, const uint8_t *p, uint32_t avail,
+		       uint32_t *needed)
+{
+	if (!sync_header(p))
+		return SYNC_NO;
+	uint32_t len = gcp_be16(p + 3), end = TLS_REC_HDR + len;
+	uint32_t have = avail - TLS_REC_HDR < len ? avail - TLS_REC_HDR : len;
+	int c = sync_content(d, p[0], p + TLS_REC_HDR, have, len);
+
+	if (c != SYNC_MORE)
+		return c;
+	if (avail >= end + TLS_REC_HDR)
+		return sync_header(p + end) ? SYNC_YES : SYNC_NO;
+	*needed = end + TLS_REC_HDR - avail;
+	return SYNC_MORE;
+}
+
+/* After a gap: skip to the next record header; true with *off at it. */
+static bool sync_records(struct tls_dir *d, const uint8_t *data, uint32_t len, bool fin,
+			 uint32_t *off, struct gcp_parse_result *r)
+{
+	uint32_t i = *off;
+
+	for (; i + TLS_REC_HDR <= len; i++) {
+		uint32_t needed = 1;
+		int c = sync_record(d, data + i, len - i, &needed);
+
+		if (c == SYNC_YES) {
+			*off = i;
+			return true;
+		}
+		if (c == SYNC_MORE && !fin) {
+			*off = i;
+			r->needed = needed;
+			return false;
+		}
+	}
+	*off = fin ? len : i;
+	r->needed = i + TLS_REC_HDR - len;
+	return false;
+}
+
+/*
+ * Records framed again: handshake fragments that start no message
+ * continue a lost one and are passed over; other records are taken as
+ * usual. True once a fragment starts a message (at *off), or when
+ * tls_parse must judge the bytes at *off (not TLS) or the work is done.
+ */
+static bool sync_handshake(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir,
+			   const uint8_t *data, uint32_t len, uint32_t *off,
+			   struct gcp_parse_result *r)
+{
+	struct tls_dir *d = &st->dir[dir];
+
+	while (*off < len && !st->done) {
+		const uint8_t *h = data + *off;
+		uint32_t avail = len - *off;
+
+		if (avail < TLS_REC_HDR) {
+			r->needed = TLS_REC_HDR - avail;
+			return false;
+		}
+		if (!rec_header_ok(h))
+			return true;
+		uint32_t rl = gcp_be16(h + 3);
+
+		if (avail < TLS_REC_HDR + rl) {
+			r->needed = TLS_REC_HDR + rl - avail;
+			return false;
+		}
+		if (h[0] != TLS_CT_HANDSHAKE || d->encrypted) {
+			tls_record(st, ctx, dir, h[0], h + TLS_REC_HDR, rl);
+		} else if (hs_start_plausible(h + TLS_REC_HDR, rl) == SYNC_YES) {
+			d->lost = TLS_LOST_NONE;
+			return true;
+		}
+		*off += TLS_REC_HDR + rl;
+	}
+	return st->done;
+}
+
+/*
+ * After a gap: the next record, then the next handshake message start.
+ * True when tls_parse goes on at r->consumed (framing back, or the work
+ * done); false while waiting (r: what to keep, how much more to wait for).
+ * Out of line so that tls_parse's common path compiles as before.
+ */
+__attribute__((noinline)) static bool tls_resync(struct tls_state *st, struct gcp_dissect_ctx *ctx,
+					     int dir, const uint8_t *data, uint32_t len, bool fin,
+					     struct gcp_parse_result *r)
+{
+	struct tls_dir *d = &st->dir[dir];
+	uint32_t off = 0;
+	bool ok = true;
+
+	if (d->lost == TLS_LOST_RECORD) {
+		ok = sync_records(d, data, len, fin, &off, r);
+		if (ok) {
+			d->lost = TLS_LOST_HANDSHAKE;
+			gcp_dctx_resync(ctx);
+		}
+	}
+	if (ok)
+		ok = sync_handshake(st, ctx, dir, data, len, &off, r);
+	r->consumed = off;
+	return ok;
+}
+
 /* ---- the dissector ------------------------------------------------------------- */
 
 static enum gcp_probe_result tls_probe_v2(const uint8_t *p, uint32_t len)
@@ -1131,15 +1330,22 @@ static void tls_init(void *state, struct gcp_dissect_ctx *ctx)
 	st->want = gcp_dctx_wants(ctx, GCP_REC_HTTP);
 }
 
-/* A gap loses this direction's framing: drop its partial message. */
+/*
+ * A gap loses this direction's framing: drop its partial message and look
+ * for the next record (tls_resync). Once the ServerHello is in, only a
+ * TLS <= 1.2 Certificate can still add to the record: without one to
+ * wait for, a server-side gap ends the work.
+ */
 static void tls_gap(struct tls_state *st, struct gcp_dissect_ctx *ctx, int dir)
 {
 	struct tls_dir *d = &st->dir[dir];
 
-	d->dead = true;
+	d->lost = TLS_LOST_RECORD;
 	d->have = d->want = d->skip = 0;
 	d->hdr_len = 0;
-	if (st->dir[!dir].dead || (dir == GCP_DIR_S2C && st->sh_seen))
+	if (d->nrec == 0)
+		d->nrec = 1; /* SSLv2 framing is for a connection's first record only */
+	if (dir == GCP_DIR_S2C && st->sh_seen && (st->cert_done || !st->want))
 		tls_finish(st, ctx);
 }
 
@@ -1153,10 +1359,15 @@ static struct gcp_parse_result tls_parse(void *state, struct gcp_dissect_ctx *ct
 	dir = dir == GCP_DIR_S2C ? GCP_DIR_S2C : GCP_DIR_C2S;
 	if (flags & GCP_PF_GAP)
 		tls_gap(st, ctx, dir);
-	if (st->done || st->dir[dir].dead || !data) {
-		r.status = st->done ? GCP_PARSE_DONE : GCP_PARSE_OK;
-		r.consumed = len;
-		return r;
+	if (st->done || st->dir[dir].lost || !data) {
+		if (st->done || !data) {
+			r.status = st->done ? GCP_PARSE_DONE : GCP_PARSE_OK;
+			r.consumed = len;
+			return r;
+		}
+		if (!tls_resync(st, ctx, dir, data, len, flags & GCP_PF_FIN, &r))
+			return r;
+		off = r.consumed;
 	}
 	while (off < len && !st->done) {
 		int64_t k = tls_frame(st, ctx, dir, data + off, len - off, &r.needed);

@@ -106,6 +106,9 @@ struct gcp_rb *gcp_dctx_record_begin(struct gcp_dissect_ctx *ctx, enum gcp_recor
 void gcp_dctx_record_end(struct gcp_dissect_ctx *ctx);
 /* Count a protocol anomaly (goes to gcp_stats.dissector_errors). */
 void gcp_dctx_anomaly(struct gcp_dissect_ctx *ctx);
+/* A TCP direction found its message framing again after losing it to a
+ * gap (gcp_stats.stream_resyncs). Call once per regained direction. */
+void gcp_dctx_resync(struct gcp_dissect_ctx *ctx);
 /* Engine pool for per-transaction memory (recycled, bounded). */
 void *gcp_dctx_alloc(struct gcp_dissect_ctx *ctx, size_t size);
 void gcp_dctx_free(struct gcp_dissect_ctx *ctx, void *p, size_t size);

@@ -182,6 +182,11 @@ void gcp_dctx_anomaly(struct gcp_dissect_ctx *ctx)
 	ctx->eng->dissector_errors++;
 }
 
+void gcp_dctx_resync(struct gcp_dissect_ctx *ctx)
+{
+	ctx->eng->stream_resyncs++;
+}
+
 void *gcp_dctx_alloc(struct gcp_dissect_ctx *ctx, size_t size)
 {
 	return gcp_pool_alloc(&ctx->eng->pool, size);

@@ -462,6 +462,15 @@ int gcp_engine_stats(const struct gcp_engine *e, struct gcp_stats *out)
 			    e->rb.st_oversize;
 	st.mem_budget = e->mem_budget;
 	st.records_failed = e->records_failed;
+	st.stream_resyncs = e->stream_resyncs;
+	if (e->exp) {
+		st.expect_added = e->exp->st_added;
+		st.expect_matched = e->exp->st_matched;
+		st.expect_full = e->exp->st_full;
+		st.expect_expired = e->exp->st_expired;
+	}
+	st.hs_scan_errors = e->hsid.st_errors;
+	st.rules_scan_errors = e->rules.st_errors;
 	size_t n = out->sz < sizeof(st) ? out->sz : sizeof(st);
 
 	memcpy(out, &st, n);

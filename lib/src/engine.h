@@ -71,6 +71,7 @@ struct gcp_engine {
 	uint64_t records_by_type[8];
 	uint64_t pending_limit_hits;
 	uint64_t dissector_errors;
+	uint64_t stream_resyncs;      /* gcp_dctx_resync() */
 	uint64_t mem_budget;          /* gcp_engine_mem_budget() of opts */
 	struct gcp_expect_table *exp; /* expect.c: created on first use */
 	struct gcp_hsid hsid;         /* protocol identification (db NULL: off) */

@@ -213,8 +213,12 @@ unsigned gcp_hsid_scan(struct gcp_hsid *h, struct gcp_hsid_dir *hd, const uint8_
 				       on_match, &mask);
 
 	hd->seen = (uint16_t)(hd->seen + n);
-	if (rc != HS_SUCCESS)
+	if (rc != HS_SUCCESS) {
+		/* The stream is in an unknown state: stop rather than guess. */
+		h->st_errors++;
 		mask = 0;
+		hd->seen = GCP_HSID_SCAN_MAX;
+	}
 	if (mask || hd->seen >= GCP_HSID_SCAN_MAX)
 		gcp_hsid_stop(h, hd);
 	if (!mask)

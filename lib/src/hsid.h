@@ -38,6 +38,7 @@ struct gcp_hsid {
 	uint32_t nfree, cap, max;
 	uint64_t st_full;        /* a direction not scanned: pool empty */
 	uint64_t st_ident;       /* flows identified */
+	uint64_t st_errors;      /* hs_scan_stream failed: direction given up */
 };
 
 /* Per flow direction: pool index + 1 (0: none) and bytes scanned. */

@@ -451,7 +451,9 @@ void gcp_rules_on_str(const char *key, const char *val, size_t len, void *user)
 		return;
 	if (len > UINT32_MAX)
 		return;
-	hs_scan(run->rules->db, len ? val : "", (unsigned)len, 0, run->scratch, on_rule, &sc);
+	if (hs_scan(run->rules->db, len ? val : "", (unsigned)len, 0, run->scratch, on_rule, &sc) !=
+	    HS_SUCCESS)
+		run->st_errors++;
 }
 
 void gcp_rules_put(struct gcp_rules_run *run, struct gcp_rb *rb)

@@ -30,6 +30,7 @@ struct gcp_rules_run {
 	uint64_t st_tagged;        /* records that got a "rules" key */
 	uint64_t st_dropped;       /* rule ids over GCP_RULES_MAX_HITS */
 	uint64_t st_swaps;         /* rule sets picked up */
+	uint64_t st_errors;        /* hs_scan failed: value not tagged */
 };
 
 void gcp_rules_run_init(struct gcp_rules_run *run);

@@ -212,6 +212,7 @@ uint64_t gcp_test_dctx_reset(struct gcp_dissect_ctx *ctx)
 	e->exp = NULL;
 	e->records = 0;
 	e->dissector_errors = 0;
+	e->stream_resyncs = 0;
 	t->ctx = gcp_engine_ctx(e, f, 0);
 	return e->pool.used;
 }

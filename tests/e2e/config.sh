@@ -62,6 +62,17 @@ python3 "$SRC/data/mkdemo.py" "$tmp/long.pcap" 5000 >/dev/null 2>&1 || bad "mkde
 "$BIN" --read "$tmp/long.pcap" --types stats --stats-interval 60 >"$tmp/s.json" || bad "stats run"
 n=$(jq -r 'select(.type=="stats" and .final==false) | .pkts' "$tmp/s.json" | wc -l)
 [ "$n" -ge 2 ] || bad "periodic stats records: $n"
+# Engine counters in the final stats record and the --stats line, summed
+# over workers: FTP expectations announced and matched, Hyperscan naming.
+FTP=$CORPUS/ftp/zeek-ftp-ipv4-pasv-port.pcap
+keys='[.expect_added,.expect_matched,.expect_full,.expect_expired,.stream_resyncs,.hs_identified,.hs_streams_full,.hs_scan_errors,.rules_tagged,.rules_hits_dropped,.rules_swaps,.rules_scan_errors] | map(tostring) | join(" ")'
+for w in 1 2; do
+	"$BIN" --read "$FTP" --workers $w --types ftp,stats --stats >"$tmp/f.json" 2>"$tmp/f.err" || bad "ftp stats run ($w)"
+	rec=$(jq -r "select(.type==\"stats\" and .final) | $keys" "$tmp/f.json")
+	line=$(jq -r "select(.pkts) | $keys" "$tmp/f.err" 2>/dev/null)
+	[ "$rec" = "4 4 0 0 0 1 0 0 0 0 0 0" ] || bad "stats record counters ($w workers): '$rec'"
+	[ "$line" = "$rec" ] || bad "--stats line counters ($w workers): '$line' vs '$rec'"
+done
 # No stats records unless asked for.
 "$BIN" --read "$SRC/data/demo.pcap" | jq -e 'select(.type=="stats")' >/dev/null && bad "stats by default"
 [ $fail -eq 0 ] && echo "PASS: config"

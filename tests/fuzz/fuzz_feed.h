@@ -60,4 +60,14 @@ static inline uint8_t fuzz_feed(const struct gcp_dissector *dis, void *st,
 	return r.status;
 }
 
+/* A reassembly gap of n bytes as app.c reports it: the kept tail is void. */
+static inline uint8_t fuzz_gap(const struct gcp_dissector *dis, void *st,
+			       struct gcp_dissect_ctx *ctx, struct fuzz_side *s, int dir, uint32_t n)
+{
+	free(s->buf);
+	s->buf = NULL;
+	s->len = 0;
+	return dis->parse(st, ctx, dir, NULL, n, GCP_PF_GAP).status;
+}
+
 #endif /* GCP_FUZZ_FEED_H */

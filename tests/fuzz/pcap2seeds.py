@@ -192,6 +192,22 @@ def enc_http(msgs):
     return bytes(out)
 
 
+def tls_gap_seed(msgs, direction):
+    """fuzz_tls, one direction (flags bit 2) with gaps on (bit 1): the
+    direction's bytes with 100 of them lost a third of the way in (the
+    empty chunk is the gap), so the rest goes through the resync path."""
+    stream = b"".join(pay for d, pay in msgs if d == direction)
+    if len(stream) < 300:
+        return None
+    cut = len(stream) // 3
+    out = bytearray([4 | 2 | direction])
+    for part in (stream[:cut], b"", stream[cut + 100:]):
+        for i in range(0, max(len(part), 1), 65535):
+            piece = part[i:i + 65535]
+            out += struct.pack(">H", len(piece)) + piece
+    return bytes(out)
+
+
 def stream_seeds(target, src):
     if target == "mail":
         kinds = [("smtp", 16 | 0), ("pop3", 16 | 1), ("imap", 16 | 2)]
@@ -205,10 +221,17 @@ def stream_seeds(target, src):
                 elif target == "dns":
                     tcp = len(msgs[0][1]) > 1 and msgs[0][1][:2] == struct.pack(">H", len(msgs[0][1]) - 2)
                     yield bytes([1 if tcp else 0]) + enc_u16_chunks(msgs, 0)
+                    if tcp:  # the flow thrice, every 7th 100-byte piece lost:
+                        # framing found again on a later message
+                        yield bytes([1 | 7 << 4]) + enc_u16_chunks(msgs * 3, 0, 100)
                 elif target == "mail":
                     yield bytes([sel]) + enc_u16_chunks(msgs, 0)
                 else:  # tls, ftp: flags 0 = client first, alternating
                     yield b"\x00" + enc_u16_chunks(msgs, 0)
+                    for d in (0, 1) if target == "tls" else ():
+                        seed = tls_gap_seed(msgs, d)
+                        if seed:
+                            yield seed
 
 
 def frame_seeds(target, src):

@@ -1098,9 +1098,130 @@ Test(dns, tcp_needed_hint_and_gap)
 	cr_expect_eq(res.status, GCP_PARSE_OK);
 	cr_expect_eq(anomalies(f), 1);
 	res = D->parse(f->st, f->ctx, 0, q, (uint32_t)qn, 0);
-	cr_expect_eq(res.consumed, qn, "a direction that lost framing is skipped");
+	cr_expect_eq(res.consumed, qn, "framing found again on the next message");
 	fx_fini(f);
-	cr_expect_eq(nrec(f), 0);
+	cr_expect_eq(nrec(f), 2, "both queries after the gap, unanswered");
+	fx_free(f);
+}
+
+/* ---- resynchronisation after a gap ------------------------------------------ */
+
+/* A gap as the engine reports it: the kept tail goes first. */
+static void tcp_gap(struct fx *f, int dir, uint32_t len)
+{
+	f->plen[dir] = 0;
+	struct gcp_parse_result r = D->parse(f->st, f->ctx, dir, NULL, len, GCP_PF_GAP);
+	cr_assert_eq(r.status, GCP_PARSE_OK);
+}
+
+/* n bytes in pieces of step (0: at once). */
+static void tcp_steps(struct fx *f, uint64_t t, int dir, const uint8_t *p, size_t n, size_t step)
+{
+	if (!step)
+		step = n;
+	for (size_t o = 0; o < n; o += step)
+		tcp(f, t, dir, p + o, n - o < step ? n - o : step);
+}
+
+static const char *rec_with(const struct fx *f, const char *frag)
+{
+	for (unsigned i = 0; i < nrec(f); i++)
+		if (strstr(rec(f, i), frag))
+			return rec(f, i);
+	return NULL;
+}
+
+static uint64_t resyncs(const struct fx *f)
+{
+	struct gcp_stats st = { .sz = sizeof(st) };
+	cr_assert_eq(gcp_engine_stats(f->ctx->eng, &st), 0);
+	return st.stream_resyncs;
+}
+
+/*
+ * A gap inside the first response: the rest of it is passed over and the
+ * second response, found again by its length prefix, pairs with its query
+ * (whole, byte at a time, in odd pieces).
+ */
+Test(dns, tcp_gap_resyncs_on_next_message)
+{
+	uint8_t q[1024], r[1024];
+	size_t qn = tcp_stream(q, 0), rn = tcp_stream(r, 1);
+	size_t r1 = 2 + ((size_t)r[0] << 8 | r[1]);
+	const size_t steps[] = { 0, 1, 5 };
+
+	cr_assert_gt(r1, 29);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct fx *f = fx_new(IPPROTO_TCP);
+		tcp(f, T0, GCP_DIR_C2S, q, qn);
+		tcp(f, T0 + 10 * MS, GCP_DIR_S2C, r, 9);
+		tcp_gap(f, GCP_DIR_S2C, 20);
+		tcp_steps(f, T0 + 20 * MS, GCP_DIR_S2C, r + 29, rn - 29, steps[i]);
+		fx_fini(f);
+		cr_assert_eq(nrec(f), 2, "step %zu", steps[i]);
+		const char *two = rec_with(f, "\"qname\":\"two.example\"");
+		const char *one = rec_with(f, "\"qname\":\"one.example\"");
+		cr_assert(two && one);
+		HAS(two, "\"msg_type\":\"query_response\"");
+		HAS(two, "\"resp_len\":45");
+		HAS(one, "\"msg_type\":\"query\"");
+		cr_expect_eq(resyncs(f), 1);
+		fx_free(f);
+	}
+}
+
+/*
+ * Lost bytes holding message lookalikes: a length prefix and a header
+ * (question included) the probe would take, but the next frame is no
+ * message, or, last at hand, the message does not parse. Neither is
+ * taken: the lookalike answering query 2 would make a bogus response and
+ * swallow the real one.
+ */
+Test(dns, tcp_gap_lookalike_header_not_taken)
+{
+	uint8_t q[1024], r[1024], junk[256];
+	size_t qn = tcp_stream(q, 0), rn = tcp_stream(r, 1), jn = 0;
+	size_t r1 = 2 + ((size_t)r[0] << 8 | r[1]);
+	struct mb m;
+	struct fx *f = fx_new(IPPROTO_TCP);
+
+	tcp(f, T0, GCP_DIR_C2S, q, qn);
+	tcp_gap(f, GCP_DIR_S2C, 100);
+	/* Plausible frame for query 2, then bytes that frame nothing. */
+	hdr(&m, 0x101, 0x8180, 1, 1, 0, 0);
+	question(&m, "two.example", 1);
+	memset(m.b + m.n, 0xee, 48 - m.n);
+	junk[jn++] = 0;
+	junk[jn++] = 48;
+	memcpy(junk + jn, m.b, 48);
+	jn += 48;
+	memset(junk + jn, 0xee, 20);
+	jn += 20;
+	tcp(f, T0 + 10 * MS, GCP_DIR_S2C, junk, jn);
+	/* Last at hand: a frame for query 1 whose answer does not parse. */
+	hdr(&m, 0x100, 0x8180, 1, 1, 0, 0);
+	question(&m, "one.example", 1);
+	memset(m.b + m.n, 0xee, 16);
+	m.n += 16;
+	jn = 0;
+	junk[jn++] = (uint8_t)(m.n >> 8);
+	junk[jn++] = (uint8_t)m.n;
+	memcpy(junk + jn, m.b, m.n);
+	jn += m.n;
+	tcp(f, T0 + 15 * MS, GCP_DIR_S2C, junk, jn);
+	cr_expect_eq(nrec(f), 0, "no record from lookalikes");
+	cr_expect_eq(resyncs(f), 0);
+	tcp(f, T0 + 20 * MS, GCP_DIR_S2C, r + r1, rn - r1); /* the real response 2 */
+	fx_fini(f);
+	cr_assert_eq(nrec(f), 2);
+	const char *two = rec_with(f, "\"qname\":\"two.example\"");
+	const char *one = rec_with(f, "\"qname\":\"one.example\"");
+	cr_assert(two && one);
+	HAS(two, "\"msg_type\":\"query_response\"");
+	HAS(two, "\"resp_len\":45");
+	LACKS(two, "\"malformed\"");
+	HAS(one, "\"msg_type\":\"query\"");
+	cr_expect_eq(resyncs(f), 1);
 	fx_free(f);
 }
 

@@ -631,6 +631,64 @@ Test(http, gap_in_headers_resyncs)
 	drv_free(&d);
 }
 
+static uint64_t resyncs(struct drv *d)
+{
+	struct gcp_stats st = { .sz = sizeof(st) };
+	cr_assert_eq(gcp_engine_stats(d->ctx->eng, &st), 0);
+	return st.stream_resyncs;
+}
+
+/*
+ * Each direction loses its first message to a gap; what survives of it
+ * ends in binary bytes without a line end, and the next start line
+ * follows on that same line: found there, whole or byte at a time.
+ */
+Test(http, gap_then_start_line_mid_line)
+{
+	static const char req_tail[] = "\x1f\x8b\x08\x00\x01\x02zz"
+				       "GET /next HTTP/1.1\r\nHost: h\r\n\r\n";
+	static const char resp_tail[] = "\x00\x01\x02\xff tail"
+					"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+	for (size_t step = 0; step < 2; step++) {
+		struct drv d;
+		drv_init(&d, NULL);
+		drv_s(&d, GCP_DIR_C2S, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Le");
+		drv_gap(&d, GCP_DIR_C2S, 20);
+		drv_feed(&d, GCP_DIR_C2S, req_tail, sizeof(req_tail) - 1, step);
+		drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Le");
+		drv_gap(&d, GCP_DIR_S2C, 20);
+		drv_feed(&d, GCP_DIR_S2C, resp_tail, sizeof(resp_tail) - 1, step);
+		cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1, "step %zu", step);
+		expect_str(&d, 0, "method", "GET");
+		expect_str(&d, 0, "url", "/next");
+		cr_assert_eq(get_uint(&d, 0, "status"), 404);
+		cr_assert_eq(resyncs(&d), 2);
+		drv_end(&d);
+		drv_free(&d);
+	}
+}
+
+/* After a gap the data starts mid-line: the tail of the lost request line
+ * ("ath HTTP/1.1") is no request of its own. */
+Test(http, gap_tail_of_lost_line_not_a_request)
+{
+	struct drv d;
+	drv_init(&d, NULL);
+	drv_s(&d, GCP_DIR_C2S, "GET /a/very/long/p");
+	drv_gap(&d, GCP_DIR_C2S, 5);
+	drv_s(&d, GCP_DIR_C2S, "ath HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	drv_fin(&d, GCP_DIR_C2S);
+	drv_fin(&d, GCP_DIR_S2C);
+	drv_end(&d);
+	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
+	expect_str(&d, 0, "method", "GET");
+	expect_str(&d, 0, "url", "/b");
+	cr_assert_eq(get_uint(&d, 0, "status"), 200);
+	cr_assert_eq(resyncs(&d), 1);
+	drv_free(&d);
+}
+
 Test(http, connect_tunnel_done)
 {
 	struct drv d;

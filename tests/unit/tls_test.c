@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "dissect.h"
+#include "engine.h"
 #include "tls_vectors.h"
 
 extern const struct gcp_dissector gcp_dissector_tls;
@@ -741,11 +742,116 @@ Test(tls, gap_then_fini)
 
 	cr_assert_eq(r.status, GCP_PARSE_OK);
 	r = gcp_dissector_tls.parse(d.st, d.ctx, GCP_DIR_S2C, tls12_s2c, 50, 0);
-	cr_assert_eq(r.consumed, 50, "a direction after a gap is passed over");
+	cr_assert_eq(r.consumed, 0, "the record found after the gap is kept until whole");
+	cr_assert_gt(r.needed, 0);
 	drv_fini(&d);
 	char *j = drv_json(&d);
 
 	assert_has(j, "\"ja3\":\"bd9c99b3a0f752c3ab8b052a79e9de3e\"");
+	free(j);
+	drv_free(&d);
+}
+
+/* ---- resynchronisation after a gap ------------------------------------------ */
+
+/* A gap as the engine reports it: the kept tail goes first. */
+static void drv_gap(struct drv *d, int dir, uint32_t len)
+{
+	if (d->status != GCP_PARSE_OK)
+		return;
+	free(d->pend[dir]);
+	d->pend[dir] = NULL;
+	d->plen[dir] = 0;
+	d->status = gcp_dissector_tls.parse(d->st, d->ctx, dir, NULL, len, GCP_PF_GAP).status;
+}
+
+static uint64_t drv_resyncs(struct drv *d)
+{
+	struct gcp_stats st = { .sz = sizeof(st) };
+
+	cr_assert_eq(gcp_engine_stats(d->ctx->eng, &st), 0);
+	return st.stream_resyncs;
+}
+
+/*
+ * Client bytes lost before the ClientHello (the tail of a lost record
+ * left over): the hello is found again and the record carries it, fed
+ * whole, byte at a time and in odd pieces.
+ */
+Test(tls, gap_then_client_hello_resyncs)
+{
+	const size_t chunks[] = { 0, 1, 61 };
+
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		size_t c = chunks[i];
+		struct drv d;
+
+		drv_init(&d);
+		drv_gap(&d, GCP_DIR_C2S, 300);
+		drv_chunks(&d, GCP_DIR_C2S, tls12_s2c + 200, 40, c ? c : 40); /* lost record's tail */
+		drv_chunks(&d, GCP_DIR_C2S, tls12_c2s, sizeof(tls12_c2s), c ? c : sizeof(tls12_c2s));
+		drv_chunks(&d, GCP_DIR_S2C, tls12_s2c, sizeof(tls12_s2c), c ? c : sizeof(tls12_s2c));
+		cr_assert_eq(d.status, GCP_PARSE_DONE, "chunk %zu", c);
+		char *j = drv_json(&d);
+
+		assert_has(j, "\"ja3\":\"bd9c99b3a0f752c3ab8b052a79e9de3e\"");
+		assert_has(j, "\"cipher\":\"TLS_RSA_WITH_RC4_128_MD5\"");
+		assert_has(j, "\"cert_subject\":\"CN=*.taleo.net,");
+		cr_assert_eq(drv_resyncs(&d), 1);
+		free(j);
+		drv_free(&d);
+	}
+}
+
+/* The ServerHello record lost: the Certificate record after it still counts. */
+Test(tls, gap_then_certificate_resyncs)
+{
+	struct drv d;
+
+	drv_init(&d);
+	drv_feed(&d, GCP_DIR_C2S, tls12_c2s, sizeof(tls12_c2s));
+	drv_gap(&d, GCP_DIR_S2C, 86);
+	drv_feed(&d, GCP_DIR_S2C, tls12_s2c + 86, sizeof(tls12_s2c) - 86);
+	cr_assert_eq(d.status, GCP_PARSE_OK);
+	drv_fini(&d);
+	char *j = drv_json(&d);
+
+	assert_has(j, "\"ja3\":\"bd9c99b3a0f752c3ab8b052a79e9de3e\"");
+	assert_has(j, "\"cert_issuer\":\"CN=COMODO High-Assurance Secure Server CA,");
+	assert_lacks(j, "\"cipher\"");
+	cr_assert_eq(drv_resyncs(&d), 1);
+	free(j);
+	drv_free(&d);
+}
+
+/*
+ * Lost bytes holding record-header lookalikes (application data, a
+ * handshake record whose content starts no message) with no header where
+ * their lengths end: not taken. A taken server application data record
+ * would end the handshake early, with no ServerHello in the record.
+ */
+Test(tls, gap_lookalike_headers_not_taken)
+{
+	uint8_t junk[128] = { 0x17, 0x03, 0x03, 0x00, 0x10 };
+	struct drv d;
+
+	memset(junk + 5, 0x42, 16);
+	memcpy(junk + 28, "\x16\x03\x03\x00\x20\x99", 6);
+	memset(junk + 34, 0x5a, 31);
+	drv_init(&d);
+	drv_feed(&d, GCP_DIR_C2S, tls12_c2s, sizeof(tls12_c2s));
+	drv_gap(&d, GCP_DIR_S2C, 500);
+	drv_feed(&d, GCP_DIR_S2C, junk, sizeof(junk));
+	cr_assert_eq(d.status, GCP_PARSE_OK);
+	cr_assert_eq(drv_nrec(&d), 0, "no record from lookalikes");
+	cr_assert_eq(drv_resyncs(&d), 0);
+	drv_feed(&d, GCP_DIR_S2C, tls12_s2c, sizeof(tls12_s2c));
+	cr_assert_eq(d.status, GCP_PARSE_DONE);
+	char *j = drv_json(&d);
+
+	assert_has(j, "\"version\":\"TLSv1.2\"");
+	assert_has(j, "\"cipher\":\"TLS_RSA_WITH_RC4_128_MD5\"");
+	cr_assert_eq(drv_resyncs(&d), 1);
 	free(j);
 	drv_free(&d);
 }

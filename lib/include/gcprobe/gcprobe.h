@@ -254,6 +254,17 @@ struct gcp_stats {
 	uint64_t mem_limit_hits;   /**< allocations refused by a memory cap (pools, record size) */
 	uint64_t mem_budget;       /**< gcp_engine_mem_budget() of this engine, bytes */
 	uint64_t records_failed;   /**< records not delivered: over the size cap or malformed build */
+	/* Appended later (read them only when the returned sz covers them). */
+	uint64_t stream_resyncs;   /**< TCP directions whose dissector found the next message
+				    *   after a reassembly gap (DNS, TLS; HTTP also after a
+				    *   malformed header block) */
+	uint64_t expect_added;     /**< expected connections announced (FTP PASV/EPSV/PORT/EPRT) */
+	uint64_t expect_matched;   /**< expected connections that arrived and were attached */
+	uint64_t expect_full;      /**< announcements refused: expectation table full */
+	uint64_t expect_expired;   /**< announcements that timed out unmatched */
+	uint64_t hs_scan_errors;   /**< Hyperscan identification scans that failed (direction
+				    *   not named) */
+	uint64_t rules_scan_errors; /**< content-rule scans that failed (value not tagged) */
 };
 
 /** Copy the engine's counters into *st (st->sz must be set). */
