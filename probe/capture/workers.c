@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Workers: one engine per queue or core, run-to-completion in bursts; software symmetric distributor; one writer. */
 #include "live.h"
+#include "locate.h"
 #include "run.h"
 #include "stats_rec.h"
 #include "sink/sink.h"
@@ -524,51 +525,11 @@ static uint64_t addr_hash(const uint8_t *a, unsigned n)
  */
 static uint64_t sym_hash(const struct gcp_packet *p)
 {
-	const uint8_t *d = p->data, *end = p->data + p->caplen;
-	unsigned etype;
+	struct gcp_ip_pair ip;
 
-	switch (p->linktype) {
-	case GCP_LINK_ETHERNET:
-		if (end - d < 14)
-			return 0;
-		etype = (unsigned)d[12] << 8 | d[13];
-		d += 14;
-		while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && end - d >= 4) {
-			etype = (unsigned)d[2] << 8 | d[3];
-			d += 4;
-		}
-		break;
-	case GCP_LINK_LINUX_SLL:
-		if (end - d < 16)
-			return 0;
-		etype = (unsigned)d[14] << 8 | d[15];
-		d += 16;
-		break;
-	case GCP_LINK_LINUX_SLL2:
-		if (end - d < 20)
-			return 0;
-		etype = (unsigned)d[0] << 8 | d[1];
-		d += 20;
-		break;
-	case GCP_LINK_RAW:
-	case GCP_LINK_IPV4:
-	case GCP_LINK_IPV6:
-	case GCP_LINK_NULL:
-	case GCP_LINK_LOOP:
-		if (p->linktype == GCP_LINK_NULL || p->linktype == GCP_LINK_LOOP)
-			d += 4;
-		if (end - d < 1)
-			return 0;
-		etype = (d[0] >> 4) == 6 ? 0x86dd : 0x0800;
-		break;
-	default:
+	if (gcp_locate_outer_ip(p, &ip))
 		return 0;
-	}
-	if (etype == 0x0800 && end - d >= 20 && (d[0] >> 4) == 4)
-		return fmix64(addr_hash(d + 12, 4) + addr_hash(d + 16, 4));
-	if (etype == 0x86dd && end - d >= 40 && (d[0] >> 4) == 6)
-		return fmix64(addr_hash(d + 8, 16) + addr_hash(d + 24, 16));
-	return 0;
+	return fmix64(addr_hash(ip.src, ip.alen) + addr_hash(ip.dst, ip.alen));
 }
 
 static size_t ent_size(uint32_t caplen)
