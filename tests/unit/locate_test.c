@@ -69,34 +69,39 @@ Test(locate, ethernet_and_tag_stacks)
 	is_v6_at(&ip, buf + 12 + sizeof(tags));
 }
 
+/* A link header, then the IP header: the pair is found right after the header. */
+struct hdr_case {
+	int link;
+	uint8_t hdr[20];
+	size_t n;
+	bool v6;
+};
+
 Test(locate, cooked_raw_and_loopback)
 {
-	uint8_t sll[16] = { [14] = 0x08, [15] = 0x00 };
-	uint8_t sll2[20] = { [0] = 0x86, [1] = 0xdd };
-	uint8_t null[4] = { 2, 0, 0, 0 };
+	static const struct hdr_case cases[] = {
+		{ GCP_LINK_LINUX_SLL, { [14] = 0x08, [15] = 0x00 }, 16, false },
+		{ GCP_LINK_LINUX_SLL2, { [0] = 0x86, [1] = 0xdd }, 20, true },
+		{ GCP_LINK_NULL, { 2, 0, 0, 0 }, 4, false },
+		{ GCP_LINK_LOOP, { 0, 0, 0, 30 }, 4, true },
+		{ GCP_LINK_RAW, { 0 }, 0, false },   { GCP_LINK_RAW, { 0 }, 0, true },
+		{ GCP_LINK_IPV4, { 0 }, 0, false },  { GCP_LINK_IPV4, { 0 }, 0, true },
+		{ GCP_LINK_IPV6, { 0 }, 0, false },  { GCP_LINK_IPV6, { 0 }, 0, true },
+	};
 	uint8_t buf[128];
 	struct gcp_ip_pair ip;
-	size_t n;
 
 	ip6_init();
-	n = frame(buf, sll, sizeof(sll), ip4, sizeof(ip4));
-	cr_assert_eq(locate(GCP_LINK_LINUX_SLL, buf, n, &ip), 0);
-	is_v4_at(&ip, buf + 16);
-	n = frame(buf, sll2, sizeof(sll2), ip6, sizeof(ip6));
-	cr_assert_eq(locate(GCP_LINK_LINUX_SLL2, buf, n, &ip), 0);
-	is_v6_at(&ip, buf + 20);
-	n = frame(buf, null, sizeof(null), ip4, sizeof(ip4));
-	cr_assert_eq(locate(GCP_LINK_NULL, buf, n, &ip), 0);
-	is_v4_at(&ip, buf + 4);
-	n = frame(buf, null, sizeof(null), ip6, sizeof(ip6));
-	cr_assert_eq(locate(GCP_LINK_LOOP, buf, n, &ip), 0);
-	is_v6_at(&ip, buf + 4);
-	static const int raw[] = { GCP_LINK_RAW, GCP_LINK_IPV4, GCP_LINK_IPV6 };
-	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
-		cr_assert_eq(locate(raw[i], ip4, sizeof(ip4), &ip), 0);
-		is_v4_at(&ip, ip4);
-		cr_assert_eq(locate(raw[i], ip6, sizeof(ip6), &ip), 0);
-		is_v6_at(&ip, ip6);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct hdr_case *c = &cases[i];
+		size_t n = c->v6 ? frame(buf, c->hdr, c->n, ip6, sizeof(ip6)) :
+				   frame(buf, c->hdr, c->n, ip4, sizeof(ip4));
+
+		cr_assert_eq(locate(c->link, buf, n, &ip), 0, "case %zu", i);
+		if (c->v6)
+			is_v6_at(&ip, buf + c->n);
+		else
+			is_v4_at(&ip, buf + c->n);
 	}
 }
 
