@@ -304,7 +304,7 @@ static int run_workers(const struct probe_opts *o)
 {
 	struct probe_stats_cfg sc = stats_cfg(o);
 	struct probe_workers_io io = { .nq = o->read_path ? 1 : o->queues };
-	struct gcp_sinkset set;
+	struct gcp_sinkset set = { 0 };
 	int status = 1;
 
 	io.caps = calloc(io.nq, sizeof(*io.caps));
