@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* gcprobe configuration file: INI sections and keys onto probe_opts; --check-config. */
+/* gcprobe configuration: INI sections and keys onto probe_opts, the command line over them
+ * (probe_parse_options); --check-config. */
 #include "config.h"
+#include "readfile.h"
+#include "rules.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -116,51 +118,6 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Decimal with an optional suffix scaled by the matching mult[]. */
-static bool parse_scaled(const char *s, const char *suffixes, const uint64_t *mult, uint64_t max,
-			 uint64_t *out)
-{
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return false;
-	if (*end) {
-		const char *p = end[1] ? NULL : strchr(suffixes, *end);
-		if (!p)
-			return false;
-		uint64_t m = mult[p - suffixes];
-		if (v > max / m)
-			return false;
-		v *= m;
-	}
-	if (v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-bool probe_parse_seconds(const char *s, uint32_t *out)
-{
-	static const uint64_t m[] = { 1, 60, 3600 };
-	uint64_t v;
-
-	if (!parse_scaled(s, "smh", m, UINT32_MAX, &v))
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
-static bool parse_bytes(const char *s, uint64_t max, uint64_t *out)
-{
-	static const uint64_t m[] = { 1ull << 10, 1ull << 20, 1ull << 30 };
-
-	return parse_scaled(s, "KMG", m, max, out);
-}
-
 static int parse_bool(const char *v)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
@@ -183,7 +140,7 @@ static int tenant_line(struct cfg *c, const char *k, const char *v)
 		kind = GCP_TENANT_VNI, k += 4, max = (1u << 24) - 1;
 	else
 		return cfg_error(c, "[tenants] key '%s' is not vlan:ID or vni:ID", k);
-	if (!parse_bytes(k, max, &id) || strpbrk(k, "KMG"))
+	if (!probe_parse_bytes(k, max, &id) || strpbrk(k, "KMG"))
 		return cfg_error(c, "[tenants] '%s' is not an id 0..%llu", k,
 				 (unsigned long long)max);
 	if (!*v)
@@ -224,7 +181,7 @@ static int number_key(struct cfg *c, const struct key *k, const char *v, struct 
 		memcpy(base, &secs, sizeof(secs));
 		return 0;
 	}
-	if (!parse_bytes(v, k->kind == K_U32 ? UINT32_MAX : UINT64_MAX, &n) || !n)
+	if (!probe_parse_bytes(v, k->kind == K_U32 ? UINT32_MAX : UINT64_MAX, &n) || !n)
 		return cfg_error(c, "%s: '%s' is not a positive number (K, M, G suffixes)",
 				 k->name, v);
 	if (k->kind == K_U32) {
@@ -317,28 +274,6 @@ static int key_line(struct cfg *c, char *s, struct probe_opts *o)
 	return cfg_error(c, "unknown key '%s' in [%s]", k, c->section);
 }
 
-static char *slurp(const char *path, char *err, size_t errsz)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long n;
-
-	if (!f) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-	    !(text = malloc((size_t)n + 1)) || fread(text, 1, (size_t)n, f) != (size_t)n) {
-		snprintf(err, errsz, "%s: cannot read", path);
-		free(text);
-		fclose(f);
-		return NULL;
-	}
-	text[n] = '\0';
-	fclose(f);
-	return text;
-}
-
 /* What *o points into, freed at exit. */
 static struct {
 	char *text;
@@ -371,7 +306,7 @@ int probe_config_load(const char *path, struct probe_opts *o)
 {
 	struct cfg c = { .path = path };
 	char err[512];
-	char *text = slurp(path, err, sizeof(err));
+	char *text = probe_read_file(path, err, sizeof(err));
 
 	if (!text) {
 		fprintf(stderr, "gcprobe: error: %s\n", err);
@@ -390,20 +325,6 @@ int probe_config_load(const char *path, struct probe_opts *o)
 	o->eng.tenants = c.tenants;
 	o->eng.ntenants = c.ntenants;
 	return 0;
-}
-
-struct gcp_rules *probe_rules_load(const char *path, char *err, size_t errsz)
-{
-	struct gcp_rules *r = NULL;
-	char cerr[400];
-	char *text = slurp(path, err, errsz);
-
-	if (!text)
-		return NULL;
-	if (gcp_rules_compile(text, &r, cerr, sizeof(cerr)))
-		snprintf(err, errsz, "%s: %s", path, cerr);
-	free(text);
-	return r;
 }
 
 enum probe_action probe_config_check(const struct probe_opts *o)
@@ -434,4 +355,18 @@ enum probe_action probe_config_check(const struct probe_opts *o)
 	}
 	puts("ok");
 	return PROBE_EXIT_OK;
+}
+
+enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *o)
+{
+	enum probe_action a = probe_argv_first(argc, argv, o);
+
+	if (a != PROBE_RUN)
+		return a;
+	if (o->config_path && probe_config_load(o->config_path, o))
+		return PROBE_EXIT_USAGE;
+	a = probe_argv_apply(argc, argv, o);
+	if (a == PROBE_RUN && o->check_config)
+		return probe_config_check(o);
+	return a;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* gcprobe: read a capture file and write C.4 records (JSON lines or MessagePack). */
-#include "options.h"
+#include "config.h"
 #include "run.h"
 #include "tap/tap_run.h"
 

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* gcprobe command line parsing (getopt_long, one error line on misuse). */
 #include "options.h"
-#include "config.h"
 #include "tap/tap_run.h"
 
 #include <arpa/inet.h>
@@ -158,6 +157,51 @@ static bool parse_u32(const char *s, uint32_t *out)
 		return false;
 	*out = (uint32_t)v;
 	return true;
+}
+
+/* Decimal with an optional suffix scaled by the matching mult[]. */
+static bool parse_scaled(const char *s, const char *suffixes, const uint64_t *mult, uint64_t max,
+			 uint64_t *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return false;
+	if (*end) {
+		const char *p = end[1] ? NULL : strchr(suffixes, *end);
+		if (!p)
+			return false;
+		uint64_t m = mult[p - suffixes];
+		if (v > max / m)
+			return false;
+		v *= m;
+	}
+	if (v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool probe_parse_seconds(const char *s, uint32_t *out)
+{
+	static const uint64_t m[] = { 1, 60, 3600 };
+	uint64_t v;
+
+	if (!parse_scaled(s, "smh", m, UINT32_MAX, &v))
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+bool probe_parse_bytes(const char *s, uint64_t max, uint64_t *out)
+{
+	static const uint64_t m[] = { 1ull << 10, 1ull << 20, 1ull << 30 };
+
+	return parse_scaled(s, "KMG", m, max, out);
 }
 
 /* "0,2,5": CPU ids for worker pinning (at most 128, each < 1024). */
@@ -422,7 +466,7 @@ static enum probe_action tap_opts_check(const struct probe_opts *o)
 #ifdef GCP_WITH_BPF
 	if (!o->ntaps && companions)
 		return usage_error("--tap-monitor, --tap-policy and --tap-local need --tap DEV");
-	return probe_taps_check(o);
+	return probe_taps_check(o->taps, o->ntaps, o->tap_local) ? PROBE_EXIT_USAGE : PROBE_RUN;
 #else
 	if (o->ntaps || companions)
 		return usage_error("--tap: built without eBPF taps (GCP_WITH_BPF=OFF)");
@@ -430,7 +474,7 @@ static enum probe_action tap_opts_check(const struct probe_opts *o)
 #endif
 }
 
-enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *o)
+enum probe_action probe_argv_first(int argc, char **argv, struct probe_opts *o)
 {
 	int c;
 
@@ -440,33 +484,19 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 		return PROBE_EXIT_USAGE;
 	}
 	opterr = 0;
-	/* First pass: --config / --check-config, so the command line overrides the file. */
+	/* Only --config / --check-config: the command line overrides the file. */
 	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
 		if (c == OPT_CONFIG || c == OPT_CHECK_CONFIG) {
 			o->config_path = optarg;
 			o->check_config |= c == OPT_CHECK_CONFIG;
 		}
 	}
-	if (o->config_path && probe_config_load(o->config_path, o))
-		return PROBE_EXIT_USAGE;
-	optind = 0; /* glibc: full rescan */
-	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
-		if (c == 'h') {
-			signal(SIGPIPE, SIG_IGN); /* `--help | grep -q`: a closed pipe is no error */
-			fputs(usage_text, stdout);
-			return PROBE_EXIT_OK;
-		}
-		if (c == 'V') {
-			printf("gcprobe %s (libgcprobe %s)\n", GCP_VERSION_STRING, gcp_version());
-			return PROBE_EXIT_OK;
-		}
-		if (c == '?' || c == ':')
-			return bad_option(c, argc, argv);
-		if (apply_opt(c, optarg, o) != PROBE_RUN)
-			return PROBE_EXIT_USAGE;
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s' (see --help)", argv[optind]);
+	return PROBE_RUN;
+}
+
+/* What no single option can tell: sources, sinks, queues against workers, build. */
+static enum probe_action opts_check(const struct probe_opts *o)
+{
 	int sources = !!o->read_path + !!o->iface + !!o->dpdk_args;
 	if (sources == 0 && !o->ntaps)
 		return usage_error("missing --read FILE, --iface IF, --dpdk ARGS or --tap DEV "
@@ -488,9 +518,30 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
 	if (o->dpdk_args)
 		return usage_error("--dpdk: built without DPDK (GCP_WITH_DPDK=OFF)");
 #endif
-	if (tap_opts_check(o) != PROBE_RUN)
-		return PROBE_EXIT_USAGE;
-	if (o->check_config)
-		return probe_config_check(o);
-	return PROBE_RUN;
+	return tap_opts_check(o);
+}
+
+enum probe_action probe_argv_apply(int argc, char **argv, struct probe_opts *o)
+{
+	int c;
+
+	optind = 0; /* glibc: full rescan */
+	while ((c = getopt_long(argc, argv, ":r:i:f:o:Vh", long_opts, NULL)) != -1) {
+		if (c == 'h') {
+			signal(SIGPIPE, SIG_IGN); /* `--help | grep -q`: a closed pipe is no error */
+			fputs(usage_text, stdout);
+			return PROBE_EXIT_OK;
+		}
+		if (c == 'V') {
+			printf("gcprobe %s (libgcprobe %s)\n", GCP_VERSION_STRING, gcp_version());
+			return PROBE_EXIT_OK;
+		}
+		if (c == '?' || c == ':')
+			return bad_option(c, argc, argv);
+		if (apply_opt(c, optarg, o) != PROBE_RUN)
+			return PROBE_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s' (see --help)", argv[optind]);
+	return opts_check(o);
 }

@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* gcprobe command line: parsed options. */
+/* gcprobe options: one plain struct, filled from the defaults, the
+ * configuration file (config.c) and the command line. */
 #ifndef GCPROBE_OPTIONS_H
 #define GCPROBE_OPTIONS_H
 
 #include <stdbool.h>
 
 #include "gcprobe/gcprobe.h"
+#include "tap/tap_run.h"
+#include "xdp.h"
 
 enum probe_format { PROBE_FMT_JSON, PROBE_FMT_MSGPACK };
 
 /* What parse_options() decided: run, or exit with a status right away. */
 enum probe_action { PROBE_RUN, PROBE_EXIT_OK, PROBE_EXIT_USAGE };
-
-enum probe_xdp_mode { PROBE_XDP_AUTO, PROBE_XDP_ZC, PROBE_XDP_COPY };
-enum probe_xdp_attach { PROBE_ATTACH_AUTO, PROBE_ATTACH_NATIVE, PROBE_ATTACH_GENERIC };
 
 struct probe_opts {
 	const char *read_path;
@@ -48,8 +48,7 @@ struct probe_opts {
 	unsigned rules_line;      /* line of [rules] file= (0: from the command line) */
 	bool node_type_given;     /* --node-type named (inventory records default to virtual) */
 	/* ---- eBPF taps for the run (probe/tap/, docs/TAPS.md) ---- */
-#define PROBE_MAX_TAPS 16
-	const char *taps[PROBE_MAX_TAPS]; /* --tap DEV[:tc|:xdp] */
+	const char *taps[PROBE_MAX_TAPS]; /* --tap DEV[:tc|:xdp] (tap/tap_run.h) */
 	unsigned ntaps;
 	const char *tap_monitor;  /* --tap-monitor IF: clone target of the tc taps */
 	int tap_policy;           /* --tap-policy: enum gcp_tap_policy_mode, -1: default */
@@ -58,8 +57,15 @@ struct probe_opts {
 	uint32_t inventory_top;   /* entries per inventory list (default 1000) */
 };
 
-/* Fills *o; prints usage, version or one error line itself. */
-enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *o);
+/*
+ * The command line, in two passes around the configuration file
+ * (config.c, probe_parse_options): the first sets the defaults and finds
+ * --config / --check-config FILE, the second applies every option over
+ * what is in *o and checks them together. Each prints usage, version or
+ * one error line itself.
+ */
+enum probe_action probe_argv_first(int argc, char **argv, struct probe_opts *o);
+enum probe_action probe_argv_apply(int argc, char **argv, struct probe_opts *o);
 
 /*
  * Apply one option by its long name (no dashes), as the command line
@@ -67,5 +73,10 @@ enum probe_action probe_parse_options(int argc, char **argv, struct probe_opts *
  */
 enum probe_action probe_apply_named(const char *name, const char *arg, struct probe_opts *o,
 				    const char *where);
+
+/* "10", "10s", "5m", "1h" -> seconds. */
+bool probe_parse_seconds(const char *s, uint32_t *out);
+/* "4096", "64K", "1M", "2G" -> bytes, at most max. */
+bool probe_parse_bytes(const char *s, uint64_t max, uint64_t *out);
 
 #endif /* GCPROBE_OPTIONS_H */

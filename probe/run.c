@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* gcprobe read loop: bursts from the capture into the engine, records to the output. */
+/*
+ * gcprobe run: the one place that wires a run. It turns the options into
+ * what each module needs (capture, workers, sinks, taps, stats records,
+ * rules), opens the input, the rules and the sinks in that order, owns
+ * the signal handlers (struct probe_ctx) and runs a single engine itself:
+ * bursts from the capture file into the engine, records to the sinks.
+ */
 #include "run.h"
 #include "capture/live.h"
+#include "capture/workers.h"
+#include "ctx.h"
+#include "log.h"
+#include "rules.h"
 #include "stats_rec.h"
 #include "sink/sink.h"
 #include "tap/tap_run.h"
@@ -9,7 +19,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,28 +36,65 @@ struct sink {
 	int bad_status;
 };
 
-static volatile sig_atomic_t stop_requested;
+/* The run's flags: set by the handlers below, read by the loop serving the run. */
+static struct probe_ctx ctx;
 
-static void on_signal(int sig)
+static void on_stop(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	atomic_store(&ctx.stop, 1); /* lock-free atomics are async-signal-safe */
 }
 
-bool probe_stop_pending(void)
+static void on_hup(int sig)
 {
-	return stop_requested != 0;
+	(void)sig;
+	atomic_store(&ctx.hup, 1);
 }
 
-void probe_msg(const char *level, const char *fmt, ...)
+/* SA_RESTART: a signal during write() must not turn into a stdio error. */
+static void on_signal(int sig, void (*fn)(int))
 {
-	va_list ap;
+	struct sigaction sa;
 
-	fprintf(stderr, "gcprobe: %s: ", level);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+static void signals_install(void)
+{
+	on_signal(SIGINT, on_stop);
+	on_signal(SIGTERM, on_stop);
+	on_signal(SIGHUP, on_hup);
+}
+
+/* ---- what each module needs, from the options ---- */
+
+static struct probe_stats_cfg stats_cfg(const struct probe_opts *o)
+{
+	return (struct probe_stats_cfg){ .wanted = (o->types & GCP_REC_STATS) != 0,
+					 .interval_s = o->stats_interval_s, .id = &o->eng };
+}
+
+static struct probe_taps_cfg taps_cfg(const struct probe_opts *o)
+{
+	return (struct probe_taps_cfg){
+		.specs = o->taps, .n = o->ntaps, .monitor = o->tap_monitor,
+		.policy = o->tap_policy, .local = o->tap_local, .xdp_attach = o->xdp_attach,
+		.interval_s = o->inventory_interval_s, .top = o->inventory_top,
+		.records = (o->types & GCP_REC_INVENTORY) != 0, .id = &o->eng,
+		.node_type_given = o->node_type_given,
+	};
+}
+
+static struct live_opts live_opts(const struct probe_opts *o)
+{
+	return (struct live_opts){ .iface = o->iface, .xdp_mode = o->xdp_mode,
+				   .xdp_attach = o->xdp_attach, .busy_poll = o->busy_poll,
+				   .umem_frames = o->umem_frames, .dpdk_args = o->dpdk_args,
+				   .dpdk_port = o->dpdk_port };
 }
 
 /* --cores with a single worker: this thread is the worker. */
@@ -63,7 +109,9 @@ static void pin_self(unsigned cpu)
 }
 
 /* ---- sinks (probe/sink/) ---- */
-int probe_open_sinks(const struct probe_opts *o, struct gcp_sinkset *set)
+
+/* The sinks of --sink (or --output / stdout); one error line on failure. */
+static int open_sinks(const struct probe_opts *o, struct gcp_sinkset *set)
 {
 	static char legacy[4096];
 	const char *def[1] = { "stdout" };
@@ -117,7 +165,7 @@ static void run_books(struct probe_books *b, struct gcp_engine *eng, struct gcp_
 				   .set = &s->set, .final = final };
 }
 
-static void run_stats(const struct probe_opts *o, struct gcp_engine *eng,
+static void run_stats(const struct probe_stats_cfg *sc, struct gcp_engine *eng,
 		      struct gcp_capture *cap, struct sink *s, uint64_t ts, bool final)
 {
 	struct gcp_stats st = { .sz = sizeof(st) };
@@ -130,31 +178,31 @@ static void run_stats(const struct probe_opts *o, struct gcp_engine *eng,
 	struct probe_qstat q = { cs.pkts, cs.bytes, cs.dropped, 0 };
 	struct probe_stats_in in = { .ts_ns = ts, .eng = &st, .q = &q, .nq = 1, .workers = 1,
 				     .records_dropped = s->bad, .final = final, .books = &b };
-	probe_stats_emit(o, &in, on_record, s);
+	probe_stats_emit(sc, &in, on_record, s);
 }
 
 static void run_hup(const struct probe_opts *o, struct gcp_engine *eng, struct sink *s)
 {
-	probe_reload_rules(o, &eng, 1);
+	probe_rules_reload(o->rules_path, &eng, 1);
 	gcp_sinkset_reopen(&s->set);
 }
 
 /* Returns 0 at end of input (or on a signal) or the capture's negative status. */
 static int pump(struct gcp_capture *cap, struct gcp_engine *eng, struct sink *s,
-		const struct probe_opts *o)
+		const struct probe_opts *o, const struct probe_stats_cfg *sc)
 {
 	struct gcp_packet pkts[BURST];
 	uint64_t next_stats = 0;
 
-	while (!stop_requested && !gcp_sinkset_failed(&s->set, NULL)) {
-		if (probe_hup_take())
+	while (!probe_ctx_stopping(&ctx) && !gcp_sinkset_failed(&s->set, NULL)) {
+		if (probe_ctx_hup_take(&ctx))
 			run_hup(o, eng, s);
 		int n = gcp_capture_rx_burst(cap, pkts, BURST);
 		if (n <= 0)
 			return n;
 		gcp_engine_feed_burst(eng, pkts, (unsigned)n);
-		if (probe_stats_due(o, &next_stats, pkts[n - 1].ts_ns))
-			run_stats(o, eng, cap, s, pkts[n - 1].ts_ns, false);
+		if (probe_stats_due(sc, &next_stats, pkts[n - 1].ts_ns))
+			run_stats(sc, eng, cap, s, pkts[n - 1].ts_ns, false);
 		probe_taps_drain(false, on_record, s);
 	}
 	return 0;
@@ -175,10 +223,10 @@ static int run_taps_only(const struct probe_opts *o)
 	struct timespec nap = { 0, 50000000L };
 	uint64_t deadline = o->duration_s ? mono_ms() + (uint64_t)o->duration_s * 1000u : 0;
 
-	if (probe_open_sinks(o, &s.set))
+	if (open_sinks(o, &s.set))
 		return 1;
-	while (!stop_requested && !gcp_sinkset_failed(&s.set, NULL)) {
-		if (probe_hup_take())
+	while (!probe_ctx_stopping(&ctx) && !gcp_sinkset_failed(&s.set, NULL)) {
+		if (probe_ctx_hup_take(&ctx))
 			gcp_sinkset_reopen(&s.set);
 		probe_taps_drain(false, on_record, &s);
 		gcp_sinkset_flush(&s.set);
@@ -195,52 +243,6 @@ static int run_taps_only(const struct probe_opts *o)
 		return 1;
 	}
 	return failed ? 1 : 0;
-}
-
-/* One JSON line of engine counters (summed over workers by the caller). */
-void probe_print_stats(const struct gcp_stats *stp)
-{
-	const struct gcp_stats st = *stp;
-
-	fprintf(stderr,
-		"{\"pkts\":%llu,\"bytes\":%llu,\"decode_errors\":%llu,\"non_ip\":%llu,"
-		"\"truncated\":%llu,\"unsupported_link\":%llu,\"tunnels\":%llu,\"frags\":%llu,"
-		"\"frags_reassembled\":%llu,\"frags_dropped\":%llu,\"flows_created\":%llu,"
-		"\"flows_ended\":%llu,\"flows_evicted\":%llu,\"flow_table_full\":%llu,"
-		"\"reasm_ooo_bytes\":%llu,\"reasm_limit_hits\":%llu,\"reasm_missed_bytes\":%llu,"
-		"\"pending_limit_hits\":%llu,\"records\":%llu,\"dissector_errors\":%llu,"
-		"\"frags_overlap\":%llu,\"mem_limit_hits\":%llu,\"mem_budget\":%llu,"
-		"\"records_failed\":%llu,\"stream_resyncs\":%llu,\"expect_added\":%llu,"
-		"\"expect_matched\":%llu,\"expect_full\":%llu,\"expect_expired\":%llu,"
-		"\"hs_identified\":%llu,\"hs_streams_full\":%llu,\"hs_scan_errors\":%llu,"
-		"\"rules_tagged\":%llu,\"rules_hits_dropped\":%llu,\"rules_swaps\":%llu,"
-		"\"rules_scan_errors\":%llu,"
-		"\"records_by_type\":{",
-		(unsigned long long)st.pkts, (unsigned long long)st.bytes,
-		(unsigned long long)st.decode_errors, (unsigned long long)st.non_ip,
-		(unsigned long long)st.truncated, (unsigned long long)st.unsupported_link,
-		(unsigned long long)st.tunnels, (unsigned long long)st.frags,
-		(unsigned long long)st.frags_reassembled, (unsigned long long)st.frags_dropped,
-		(unsigned long long)st.flows_created, (unsigned long long)st.flows_ended,
-		(unsigned long long)st.flows_evicted, (unsigned long long)st.flow_table_full,
-		(unsigned long long)st.reasm_ooo_bytes, (unsigned long long)st.reasm_limit_hits,
-		(unsigned long long)st.reasm_missed_bytes,
-		(unsigned long long)st.pending_limit_hits, (unsigned long long)st.records,
-		(unsigned long long)st.dissector_errors, (unsigned long long)st.frags_overlap,
-		(unsigned long long)st.mem_limit_hits, (unsigned long long)st.mem_budget,
-		(unsigned long long)st.records_failed, (unsigned long long)st.stream_resyncs,
-		(unsigned long long)st.expect_added, (unsigned long long)st.expect_matched,
-		(unsigned long long)st.expect_full, (unsigned long long)st.expect_expired,
-		(unsigned long long)st.hs_identified, (unsigned long long)st.hs_streams_full,
-		(unsigned long long)st.hs_scan_errors, (unsigned long long)st.rules_tagged,
-		(unsigned long long)st.rules_hits_dropped, (unsigned long long)st.rules_swaps,
-		(unsigned long long)st.rules_scan_errors);
-	/* Keyed by type name; bit i of the mask is records_by_type[i]. */
-	for (unsigned i = 0; (1u << i) & GCP_REC_ALL; i++)
-		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "",
-			gcp_record_type_name((enum gcp_record_type)(1u << i)),
-			(unsigned long long)st.records_by_type[i]);
-	fputs("}}\n", stderr);
 }
 
 /* After the run: at most one error line, or a truncation warning. */
@@ -263,26 +265,99 @@ static int report(const struct probe_opts *o, struct gcp_capture *cap, int cap_r
 	return 0;
 }
 
+/* The capture file, or the live backend's nq queues (*lb); one error line on failure. */
+static int open_input(const struct probe_opts *o, struct gcp_capture **caps, unsigned nq,
+		      const struct live_backend **lb)
+{
+	char err[512] = "";
+	int rc;
+
+	if (o->read_path) {
+		rc = gcp_capture_open_file(o->read_path, &caps[0]);
+		if (rc)
+			snprintf(err, sizeof(err), "%s", gcp_capture_error(NULL));
+	} else {
+		struct live_opts lo = live_opts(o);
+#ifdef GCP_WITH_AFXDP
+		if (o->iface)
+			*lb = &live_afxdp;
+#endif
+#ifdef GCP_WITH_DPDK
+		if (o->dpdk_args)
+			*lb = &live_dpdk;
+#endif
+		if (!*lb) {
+			probe_msg("error", "live capture backend not built in");
+			return -1;
+		}
+		rc = (*lb)->open(&lo, caps, nq, err, sizeof(err));
+	}
+	if (rc) {
+		probe_msg("error", "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Live capture and several workers: engines and threads in capture/workers.c. */
+static int run_workers(const struct probe_opts *o)
+{
+	struct probe_stats_cfg sc = stats_cfg(o);
+	struct probe_workers_io io = { .nq = o->read_path ? 1 : o->queues };
+	struct gcp_sinkset set = { 0 };
+	int status = 1;
+
+	io.caps = calloc(io.nq, sizeof(*io.caps));
+	if (!io.caps) {
+		probe_msg("error", "out of memory");
+		return 1;
+	}
+	/* Open the input first: a bad input must not clobber --output. */
+	if (open_input(o, io.caps, io.nq, &io.lb))
+		goto out;
+	/* Before the sinks: a bad rules file must not start an output file. */
+	if (o->rules_path && !(io.rules = probe_rules_initial(o->rules_path)))
+		goto out;
+	if (open_sinks(o, &set))
+		goto out;
+	io.set = &set;
+	struct probe_workers_cfg wc = {
+		.eng = &o->eng, .types = o->types, .nw = io.nq > 1 ? io.nq : o->workers,
+		.cores = o->cores, .ncores = o->ncores, .count = o->count,
+		.duration_s = o->duration_s, .live = !o->read_path, .stats = o->stats,
+		.rules_path = o->rules_path, .st = &sc, .backend = io.lb ? io.lb->name : "pcapfile",
+	};
+	status = probe_run_workers(&wc, &io, &ctx);
+	if (gcp_sinkset_close(&set, o->stats ? stderr : NULL))
+		status = 1;
+out:
+	gcp_rules_free(io.rules); /* the engines keep their own references */
+	for (unsigned i = 0; i < io.nq; i++)
+		gcp_capture_close(io.caps[i]);
+	if (io.lb && io.lb->fini)
+		io.lb->fini();
+	free(io.caps);
+	return status;
+}
+
 static int run_source(const struct probe_opts *o)
 {
+	struct probe_stats_cfg sc = stats_cfg(o);
+	const struct live_backend *lb = NULL;
 	struct gcp_capture *cap = NULL;
 	struct gcp_engine *eng = NULL;
 	struct sink s = { 0 };
 	int rc;
 
-	/* Live capture and several workers: threads (capture/workers.c). */
 	if (o->iface || o->dpdk_args || o->workers > 1)
-		return probe_run_workers(o);
+		return run_workers(o);
 	if (!o->read_path)
 		return run_taps_only(o);
 	if (o->ncores)
 		pin_self(o->cores[0]);
 	/* Open the input first: a bad input must not clobber --output. */
-	rc = gcp_capture_open_file(o->read_path, &cap);
-	if (rc) {
-		probe_msg("error", "%s", gcp_capture_error(NULL));
+	if (open_input(o, &cap, 1, &lb))
 		return 1;
-	}
 	rc = gcp_engine_create(&o->eng, &eng);
 	if (rc) {
 		probe_msg("error", "cannot create engine: %s", gcp_strerror(rc));
@@ -291,20 +366,20 @@ static int run_source(const struct probe_opts *o)
 	}
 	int status = 1;
 	if (o->rules_path) {
-		struct gcp_rules *r = probe_rules_initial(o);
+		struct gcp_rules *r = probe_rules_initial(o->rules_path);
 		if (!r)
 			goto out;
 		gcp_engine_set_rules(eng, r);
 		gcp_rules_free(r);
 	}
-	if (probe_open_sinks(o, &s.set))
+	if (open_sinks(o, &s.set))
 		goto out;
 	gcp_engine_subscribe(eng, o->types, on_record, &s);
-	int cap_rc = pump(cap, eng, &s, o);
+	int cap_rc = pump(cap, eng, &s, o, &sc);
 	/* Records of flows still open go out even after an error or a signal. */
 	gcp_engine_flush(eng);
 	probe_taps_drain(true, on_record, &s);
-	run_stats(o, eng, cap, &s, 0, true);
+	run_stats(&sc, eng, cap, &s, 0, true);
 	if (o->stats) {
 		struct gcp_stats st = { .sz = sizeof(st) };
 		if (!gcp_engine_stats(eng, &st))
@@ -327,13 +402,15 @@ out:
 
 int probe_run(const struct probe_opts *o)
 {
+	struct probe_taps_cfg tc = taps_cfg(o);
+
 	/* Handlers first: a signal that arrives during start-up (taps
 	 * included) still ends the run through the flush and the detach
 	 * below instead of killing it. */
-	probe_signals_install(on_signal);
-	if (probe_taps_start(o))
+	signals_install();
+	if (probe_taps_start(&tc))
 		return 1;
-	int status = stop_requested ? 0 : run_source(o);
+	int status = probe_ctx_stopping(&ctx) ? 0 : run_source(o);
 	probe_taps_stop(); /* --tap: nothing stays attached after the run */
 	return status;
 }

@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The "stats" record (docs/SCHEMA.md), SIGHUP flag, rules reload, output reopen. */
+/* The "stats" record (docs/SCHEMA.md), the books, the --stats counters line. */
 #include "stats_rec.h"
-#include "config.h"
 #include "record.h"
-#include "run.h"
 #include "sink/sink.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,81 +13,16 @@
 
 static uint64_t stats_records;
 
-static volatile sig_atomic_t hup_flag;
-
-static void on_hup(int sig)
+bool probe_stats_wanted(const struct probe_stats_cfg *c)
 {
-	(void)sig;
-	hup_flag = 1;
+	return c->wanted;
 }
 
-/* SA_RESTART: a signal during write() must not turn into a stdio error. */
-static void on_signal(int sig, void (*fn)(int))
+bool probe_stats_due(const struct probe_stats_cfg *c, uint64_t *next_ns, uint64_t now_ns)
 {
-	struct sigaction sa;
+	uint64_t iv = (uint64_t)c->interval_s * NS;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
-}
-
-void probe_signals_install(void (*on_stop)(int))
-{
-	on_signal(SIGINT, on_stop);
-	on_signal(SIGTERM, on_stop);
-	on_signal(SIGHUP, on_hup);
-}
-
-bool probe_hup_take(void)
-{
-	if (!hup_flag)
-		return false;
-	hup_flag = 0;
-	return true;
-}
-
-void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, unsigned n)
-{
-	char err[600];
-
-	if (!o->rules_path)
-		return;
-	struct gcp_rules *r = probe_rules_load(o->rules_path, err, sizeof(err));
-	if (!r) {
-		fprintf(stderr, "gcprobe: warning: reload: %s (previous rules kept)\n", err);
-		return;
-	}
-	for (unsigned i = 0; i < n; i++)
-		gcp_engine_set_rules(engs[i], r);
-	fprintf(stderr, "gcprobe: info: reloaded %u rule(s) from %s\n", gcp_rules_count(r),
-		o->rules_path);
-	gcp_rules_free(r);
-}
-
-struct gcp_rules *probe_rules_initial(const struct probe_opts *o)
-{
-	char err[600];
-
-	if (!o->rules_path)
-		return NULL;
-	struct gcp_rules *r = probe_rules_load(o->rules_path, err, sizeof(err));
-	if (!r)
-		probe_msg("error", "%s", err);
-	return r;
-}
-
-bool probe_stats_wanted(const struct probe_opts *o)
-{
-	return (o->types & GCP_REC_STATS) != 0;
-}
-
-bool probe_stats_due(const struct probe_opts *o, uint64_t *next_ns, uint64_t now_ns)
-{
-	uint64_t iv = (uint64_t)o->stats_interval_s * NS;
-
-	if (!iv || !probe_stats_wanted(o))
+	if (!iv || !probe_stats_wanted(c))
 		return false;
 	if (!*next_ns) {
 		*next_ns = now_ns + iv;
@@ -113,19 +44,19 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
 }
 
-static void identity(struct gcp_rb *rb, const struct probe_opts *o)
+static void identity(struct gcp_rb *rb, const struct gcp_engine_opts *id)
 {
 	char host[256] = "unknown";
 
-	if (!o->eng.node_name && gethostname(host, sizeof(host) - 1))
+	if (!id->node_name && gethostname(host, sizeof(host) - 1))
 		snprintf(host, sizeof(host), "unknown");
-	gcp_rb_kv_cstr(rb, "engine", o->eng.engine_name ? o->eng.engine_name :
+	gcp_rb_kv_cstr(rb, "engine", id->engine_name ? id->engine_name :
 			"gcprobe/" GCP_VERSION_STRING);
-	gcp_rb_kv_cstr(rb, "node_name", o->eng.node_name ? o->eng.node_name : host);
+	gcp_rb_kv_cstr(rb, "node_name", id->node_name ? id->node_name : host);
 	gcp_rb_kv_cstr(rb, "node_type",
-		       o->eng.node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical");
-	if (o->eng.agent_ip)
-		gcp_rb_kv_cstr(rb, "agent_ip", o->eng.agent_ip);
+		       id->node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical");
+	if (id->agent_ip)
+		gcp_rb_kv_cstr(rb, "agent_ip", id->agent_ip);
 }
 
 static void engine_counters(struct gcp_rb *rb, const struct gcp_stats *st)
@@ -296,20 +227,20 @@ static void memory(struct gcp_rb *rb)
 	gcp_rb_kv_uint(rb, "vm_hwm_kb", hwm);
 }
 
-void probe_stats_emit(const struct probe_opts *o, const struct probe_stats_in *in,
+void probe_stats_emit(const struct probe_stats_cfg *c, const struct probe_stats_in *in,
 		      gcp_record_cb cb, void *user)
 {
 	struct gcp_rb rb;
 	struct gcp_record rec = { .type = GCP_REC_STATS };
 
-	if (!probe_stats_wanted(o) || gcp_rb_init(&rb))
+	if (!probe_stats_wanted(c) || gcp_rb_init(&rb))
 		return;
 	gcp_rb_reset(&rb);
 	gcp_rb_kv_cstr(&rb, "type", "stats");
 	gcp_rb_kv_ts(&rb, "ts", in->ts_ns ? in->ts_ns : wall_ns());
 	gcp_rb_kv_ts(&rb, "ingest_ts", wall_ns());
-	identity(&rb, o);
-	gcp_rb_kv_uint(&rb, "interval", o->stats_interval_s);
+	identity(&rb, c->id);
+	gcp_rb_kv_uint(&rb, "interval", c->interval_s);
 	gcp_rb_key(&rb, "final");
 	gcp_rb_bool(&rb, in->final);
 	gcp_rb_kv_uint(&rb, "workers", in->workers);
@@ -324,4 +255,50 @@ void probe_stats_emit(const struct probe_opts *o, const struct probe_stats_in *i
 		cb(&rec, user);
 	}
 	gcp_rb_fini(&rb);
+}
+
+/* One JSON line of engine counters (summed over workers by the caller). */
+void probe_print_stats(const struct gcp_stats *stp)
+{
+	const struct gcp_stats st = *stp;
+
+	fprintf(stderr,
+		"{\"pkts\":%llu,\"bytes\":%llu,\"decode_errors\":%llu,\"non_ip\":%llu,"
+		"\"truncated\":%llu,\"unsupported_link\":%llu,\"tunnels\":%llu,\"frags\":%llu,"
+		"\"frags_reassembled\":%llu,\"frags_dropped\":%llu,\"flows_created\":%llu,"
+		"\"flows_ended\":%llu,\"flows_evicted\":%llu,\"flow_table_full\":%llu,"
+		"\"reasm_ooo_bytes\":%llu,\"reasm_limit_hits\":%llu,\"reasm_missed_bytes\":%llu,"
+		"\"pending_limit_hits\":%llu,\"records\":%llu,\"dissector_errors\":%llu,"
+		"\"frags_overlap\":%llu,\"mem_limit_hits\":%llu,\"mem_budget\":%llu,"
+		"\"records_failed\":%llu,\"stream_resyncs\":%llu,\"expect_added\":%llu,"
+		"\"expect_matched\":%llu,\"expect_full\":%llu,\"expect_expired\":%llu,"
+		"\"hs_identified\":%llu,\"hs_streams_full\":%llu,\"hs_scan_errors\":%llu,"
+		"\"rules_tagged\":%llu,\"rules_hits_dropped\":%llu,\"rules_swaps\":%llu,"
+		"\"rules_scan_errors\":%llu,"
+		"\"records_by_type\":{",
+		(unsigned long long)st.pkts, (unsigned long long)st.bytes,
+		(unsigned long long)st.decode_errors, (unsigned long long)st.non_ip,
+		(unsigned long long)st.truncated, (unsigned long long)st.unsupported_link,
+		(unsigned long long)st.tunnels, (unsigned long long)st.frags,
+		(unsigned long long)st.frags_reassembled, (unsigned long long)st.frags_dropped,
+		(unsigned long long)st.flows_created, (unsigned long long)st.flows_ended,
+		(unsigned long long)st.flows_evicted, (unsigned long long)st.flow_table_full,
+		(unsigned long long)st.reasm_ooo_bytes, (unsigned long long)st.reasm_limit_hits,
+		(unsigned long long)st.reasm_missed_bytes,
+		(unsigned long long)st.pending_limit_hits, (unsigned long long)st.records,
+		(unsigned long long)st.dissector_errors, (unsigned long long)st.frags_overlap,
+		(unsigned long long)st.mem_limit_hits, (unsigned long long)st.mem_budget,
+		(unsigned long long)st.records_failed, (unsigned long long)st.stream_resyncs,
+		(unsigned long long)st.expect_added, (unsigned long long)st.expect_matched,
+		(unsigned long long)st.expect_full, (unsigned long long)st.expect_expired,
+		(unsigned long long)st.hs_identified, (unsigned long long)st.hs_streams_full,
+		(unsigned long long)st.hs_scan_errors, (unsigned long long)st.rules_tagged,
+		(unsigned long long)st.rules_hits_dropped, (unsigned long long)st.rules_swaps,
+		(unsigned long long)st.rules_scan_errors);
+	/* Keyed by type name; bit i of the mask is records_by_type[i]. */
+	for (unsigned i = 0; (1u << i) & GCP_REC_ALL; i++)
+		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "",
+			gcp_record_type_name((enum gcp_record_type)(1u << i)),
+			(unsigned long long)st.records_by_type[i]);
+	fputs("}}\n", stderr);
 }

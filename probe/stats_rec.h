@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Service side of a run: the periodic "stats" record, SIGHUP reload of rules and outputs. */
+/* The periodic "stats" record, the no-loss books and the --stats counters of a run. */
 #ifndef GCPROBE_STATS_REC_H
 #define GCPROBE_STATS_REC_H
 
-#include "options.h"
-
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "gcprobe/gcprobe.h"
+
+/* What the stats records of a run say and when; run.c fills it from the options. */
+struct probe_stats_cfg {
+	bool wanted;                      /* --types names stats */
+	uint32_t interval_s;              /* a record every N s (0: only at exit) */
+	const struct gcp_engine_opts *id; /* engine, node name/type, agent ip */
+};
 
 /* Capture counters of one queue in a stats record. */
 struct probe_qstat {
@@ -56,26 +65,16 @@ struct probe_stats_in {
 };
 
 /* Build the record and hand it to cb (the run's own output path). */
-void probe_stats_emit(const struct probe_opts *o, const struct probe_stats_in *in,
+void probe_stats_emit(const struct probe_stats_cfg *c, const struct probe_stats_in *in,
 		      gcp_record_cb cb, void *user);
 
 /* True when this run emits stats records (--types names stats). */
-bool probe_stats_wanted(const struct probe_opts *o);
+bool probe_stats_wanted(const struct probe_stats_cfg *c);
 
 /* Interval clock: true when a record is due at time now_ns (first call arms it). */
-bool probe_stats_due(const struct probe_opts *o, uint64_t *next_ns, uint64_t now_ns);
+bool probe_stats_due(const struct probe_stats_cfg *c, uint64_t *next_ns, uint64_t now_ns);
 
-/* SIGHUP: the handler sets a flag; the main loop takes it. */
-/* SIGINT/SIGTERM call on_stop; SIGHUP sets the flag probe_hup_take() reads. */
-void probe_signals_install(void (*on_stop)(int));
-bool probe_hup_take(void);
-
-/* Reload --rules / [rules] file= into every engine (the old set stays on error). */
-void probe_reload_rules(const struct probe_opts *o, struct gcp_engine **engs, unsigned n);
-/* --rules at start: the compiled set (caller sets it on every engine and
- * frees it), or NULL after one error line; NULL without --rules too. */
-struct gcp_rules *probe_rules_initial(const struct probe_opts *o);
-
-/* Reopen a file output (log rotation): append to a fresh file of the same name. */
+/* Engine counters as one JSON line on stderr (--stats; summed over workers by the caller). */
+void probe_print_stats(const struct gcp_stats *st);
 
 #endif /* GCPROBE_STATS_REC_H */

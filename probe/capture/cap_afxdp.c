@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* AF_XDP capture backend (libxdp xsk API): one socket and UMEM per queue, zero-copy hand-off. */
 #include "live.h"
+#include "log.h"
 #include "tap/tap_pin.h"
 
 #include <errno.h>
@@ -222,18 +223,6 @@ static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return vfprintf(stderr, fmt, ap);
 }
 
-__attribute__((format(printf, 1, 2)))
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("gcprobe: info: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* -1 when IF has no gcprobe xdp tap (the usual case: libxdp loads its own program). */
 static int tap_xsks_fd = -1;
 
@@ -276,11 +265,11 @@ static void find_tap_xsks(const char *ifname)
 	tap_pin_path(path, sizeof(path), key, "xsks");
 	tap_xsks_fd = bpf_obj_get(path);
 	if (tap_xsks_fd >= 0)
-		note("%s: gcprobe xdp tap found: sockets join its xsks map (%s), no libxdp program",
-		     ifname, path);
+		probe_msg("info", "%s: gcprobe xdp tap found: sockets join its xsks map (%s), "
+			  "no libxdp program", ifname, path);
 }
 
-static int afxdp_open_queue(const struct probe_opts *o, unsigned queue, struct gcp_capture *cap,
+static int afxdp_open_queue(const struct live_opts *o, unsigned queue, struct gcp_capture *cap,
 			    uint32_t *xdp_flags, char *err, size_t errsz)
 {
 	struct axq *q = calloc(1, sizeof(*q));
@@ -327,8 +316,8 @@ static int afxdp_open_queue(const struct probe_opts *o, unsigned queue, struct g
 			*xdp_flags = XDP_FLAGS_DRV_MODE;
 		} else if (o->xdp_attach == PROBE_ATTACH_AUTO && o->xdp_mode != PROBE_XDP_ZC) {
 			/* zero-copy needs native XDP: no fallback for zc */
-			note("%s: native XDP refused (%s); attaching generic (skb) XDP", o->iface,
-			     strerror(-rc));
+			probe_msg("info", "%s: native XDP refused (%s); attaching generic (skb) XDP",
+				  o->iface, strerror(-rc));
 			rc = try_socket(q, o->iface, XDP_FLAGS_SKB_MODE, bind);
 			if (!rc)
 				*xdp_flags = XDP_FLAGS_SKB_MODE;
@@ -355,21 +344,21 @@ static int afxdp_open_queue(const struct probe_opts *o, unsigned queue, struct g
 	bool zc = !getsockopt(q->fd, SOL_XDP, XDP_OPTIONS, &xo, &len) &&
 		  (xo.flags & XDP_OPTIONS_ZEROCOPY);
 	if (queue == 0 || zc != (o->xdp_mode == PROBE_XDP_ZC))
-		note("%s queue %u: AF_XDP %s mode, %s XDP, %u x %u B UMEM frames (%s%s)", o->iface,
-		     queue, zc ? "zero-copy" : "copy",
-		     tap_xsks_fd >= 0 ? "gcprobe tap" :
-		     *xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native", q->nframes,
-		     AX_FRAME_SIZE, ifdriver(o->iface, drv, sizeof(drv)),
-		     o->xdp_mode == PROBE_XDP_AUTO && !zc ? ": no zero-copy support, copy chosen" :
-		     o->xdp_mode == PROBE_XDP_COPY ? ": copy as asked" : "");
+		probe_msg("info", "%s queue %u: AF_XDP %s mode, %s XDP, %u x %u B UMEM frames (%s%s)",
+			  o->iface, queue, zc ? "zero-copy" : "copy",
+			  tap_xsks_fd >= 0 ? "gcprobe tap" :
+			  *xdp_flags == XDP_FLAGS_SKB_MODE ? "generic" : "native", q->nframes,
+			  AX_FRAME_SIZE, ifdriver(o->iface, drv, sizeof(drv)),
+			  o->xdp_mode == PROBE_XDP_AUTO && !zc ? ": no zero-copy support, copy chosen" :
+			  o->xdp_mode == PROBE_XDP_COPY ? ": copy as asked" : "");
 
 	if (o->busy_poll) {
 		int one = 1, usec = 20, budget = 64;
 		if (setsockopt(q->fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
 		    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL, &usec, sizeof(usec)) ||
 		    setsockopt(q->fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))
-			note("%s queue %u: busy-poll socket options refused (%s); polling anyway",
-			     o->iface, queue, strerror(errno));
+			probe_msg("info", "%s queue %u: busy-poll socket options refused (%s); "
+				  "polling anyway", o->iface, queue, strerror(errno));
 	}
 
 	/* Lend every frame to the kernel. */
@@ -381,7 +370,7 @@ static int afxdp_open_queue(const struct probe_opts *o, unsigned queue, struct g
 	return 0;
 }
 
-static int afxdp_open(const struct probe_opts *o, struct gcp_capture **caps, unsigned nq,
+static int afxdp_open(const struct live_opts *o, struct gcp_capture **caps, unsigned nq,
 		      char *err, size_t errsz)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
@@ -394,7 +383,7 @@ static int afxdp_open(const struct probe_opts *o, struct gcp_capture **caps, uns
 	/* UMEM pages are locked; with CAP_IPC_LOCK the limit does not apply,
 	 * so a refused raise is not an error (the UMEM create says if it is). */
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) && getenv("GCP_XDP_DEBUG"))
-		note("RLIMIT_MEMLOCK stays as it is: %s", strerror(errno));
+		probe_msg("info", "RLIMIT_MEMLOCK stays as it is: %s", strerror(errno));
 	libxdp_set_print(xdp_print);
 	libbpf_set_print(bpf_print);
 	find_tap_xsks(o->iface);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* DPDK capture backend (22.11, shared): EAL args passed through, symmetric RSS, mbufs handed over without copying. */
 #include "live.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -190,7 +191,7 @@ static int split_args(const char *s, char *buf, char **argv, int max)
 /* EAL keeps pointers into argv for the life of the process. */
 static char *eal_argbuf;
 
-static int dpdk_open(const struct probe_opts *o, struct gcp_capture **caps, unsigned nq,
+static int dpdk_open(const struct live_opts *o, struct gcp_capture **caps, unsigned nq,
 		     char *err, size_t errsz)
 {
 	char *buf = malloc(strlen(o->dpdk_args) + 1);
@@ -313,9 +314,8 @@ static int dpdk_open(const struct probe_opts *o, struct gcp_capture **caps, unsi
 	dp_port = port;
 	rte_eth_promiscuous_enable(port); /* a mirror port carries others' traffic; vdevs may refuse */
 	rte_eth_stats_reset(port);
-	fprintf(stderr, "gcprobe: info: DPDK port %u (%s): %u RX queue(s), %u descriptors, %s\n",
-		port, di.driver_name, nq, nb_rxd,
-		nq > 1 ? "symmetric RSS on IP pair" : "single queue");
+	probe_msg("info", "DPDK port %u (%s): %u RX queue(s), %u descriptors, %s", port,
+		  di.driver_name, nq, nb_rxd, nq > 1 ? "symmetric RSS on IP pair" : "single queue");
 	return 0;
 }
 

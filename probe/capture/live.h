@@ -1,10 +1,24 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Live capture backends (AF_XDP, DPDK) and the multi-worker runner. */
+/* Live capture backends (AF_XDP, DPDK): one gcp_capture per queue. */
 #ifndef GCPROBE_LIVE_H
 #define GCPROBE_LIVE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "capture.h"
-#include "options.h"
+#include "xdp.h"
+
+/* What a backend opens; run.c fills it from the options. */
+struct live_opts {
+	const char *iface;                /* AF_XDP: the interface */
+	enum probe_xdp_mode xdp_mode;
+	enum probe_xdp_attach xdp_attach;
+	bool busy_poll;
+	uint32_t umem_frames;             /* AF_XDP frames per queue */
+	const char *dpdk_args;            /* DPDK: EAL arguments */
+	uint16_t dpdk_port;
+};
 
 /* Backend-specific counters of one queue, beyond gcp_capture_stats. */
 struct live_qstats {
@@ -21,7 +35,7 @@ struct live_qstats {
  */
 struct live_backend {
 	const char *name;
-	int (*open)(const struct probe_opts *o, struct gcp_capture **caps, unsigned nq,
+	int (*open)(const struct live_opts *o, struct gcp_capture **caps, unsigned nq,
 		    char *err, size_t errsz);
 	void (*qstats)(struct gcp_capture *cap, struct live_qstats *qs);
 	void (*fini)(void); /* after every queue's capture is closed */
@@ -33,8 +47,5 @@ extern const struct live_backend live_afxdp;
 #ifdef GCP_WITH_DPDK
 extern const struct live_backend live_dpdk;
 #endif
-
-/* Run with worker threads: live capture, or --read with --workers N. */
-int probe_run_workers(const struct probe_opts *o);
 
 #endif /* GCPROBE_LIVE_H */

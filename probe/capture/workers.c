@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Workers: one engine per queue or core, run-to-completion in bursts; software symmetric distributor; one writer. */
-#include "live.h"
-#include "run.h"
+#include "workers.h"
+#include "ctx.h"
+#include "locate.h"
+#include "log.h"
+#include "rules.h"
 #include "stats_rec.h"
 #include "sink/sink.h"
 #include "tap/tap_run.h"
@@ -39,8 +42,8 @@
 
 struct shared {
 	pthread_mutex_t lock;
-	struct gcp_sinkset set;    /* under lock (probe/sink/) */
-	bool sinks_open;
+	struct gcp_sinkset *set;   /* under lock (probe/sink/) */
+	struct probe_ctx *ctx;     /* stop: every thread; hup: the main thread */
 	_Atomic uint64_t last_tick; /* last idle flush of the sinks */
 	uint64_t count;            /* stop after this many packets (0: no limit) */
 	atomic_uint_fast64_t taken; /* packets counted against count */
@@ -87,14 +90,6 @@ struct worker {
 	uint64_t snap_lost, snap_count_dropped;
 	uint64_t snap_at;
 };
-
-static atomic_int stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&stop_flag, 1); /* lock-free atomics are async-signal-safe */
-}
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -156,7 +151,7 @@ static void sinks_tick(struct shared *sh)
 	if (t - atomic_load(&sh->last_tick) < SINK_TICK_NS || pthread_mutex_trylock(&sh->lock))
 		return;
 	atomic_store(&sh->last_tick, t);
-	gcp_sinkset_flush(&sh->set);
+	gcp_sinkset_flush(sh->set);
 	pthread_mutex_unlock(&sh->lock);
 }
 
@@ -178,7 +173,7 @@ static void out_flush(struct worker *w)
 			r.json = (const char *)mp + pad8(e->mp_len);
 			r.json_len = e->json_len;
 		}
-		gcp_sinkset_write(&sh->set, &r);
+		gcp_sinkset_write(sh->set, &r);
 		off += sizeof(*e) + pad8(e->mp_len) + pad8(e->json_len);
 	}
 	pthread_mutex_unlock(&sh->lock);
@@ -227,7 +222,7 @@ static void on_record(const struct gcp_record *rec, void *user)
 			     .flow_id = rec->flow_id };
 	memcpy(w->out + at + sizeof(e), rec->data, rec->len);
 	w->olen = at + sizeof(e) + pad8(rec->len);
-	if (w->sh->set.want_json)
+	if (w->sh->set->want_json)
 		e.json_len = (uint32_t)render_json(w, rec);
 	memcpy(w->out + at, &e, sizeof(e)); /* after render_json: it may move w->out */
 	w->olen += pad8(e.json_len);
@@ -257,7 +252,7 @@ static void snap_maybe(struct worker *w)
 
 /* Main thread's view of the run, for stats records and SIGHUP. */
 static struct svc {
-	const struct probe_opts *o;
+	const struct probe_workers_cfg *cfg;
 	struct worker *wk;
 	unsigned nw, nq;
 	struct gcp_capture **caps;
@@ -291,7 +286,7 @@ static void svc_books(struct probe_books *b, bool final)
 {
 	bool fed = svc.nq == 1 && svc.nw > 1;
 
-	*b = (struct probe_books){ .set = &svc.sh->set, .final = final,
+	*b = (struct probe_books){ .set = svc.sh->set, .final = final,
 				   .records_lost = svc.lost,
 				   .drop_count_limit = svc.sh->count_dropped };
 	for (unsigned i = 0; i < svc.nw; i++) {
@@ -361,10 +356,10 @@ static void svc_stats(uint64_t ts, bool final)
 	struct probe_stats_in in = { .ts_ns = ts, .eng = &tot, .q = q,
 				     .nq = svc.nq < 128 ? svc.nq : 128, .workers = svc.nw,
 				     .records_dropped = dropped, .final = final, .books = &b };
-	if (probe_stats_wanted(svc.o)) {
+	if (probe_stats_wanted(svc.cfg->st)) {
 		pthread_mutex_lock(&svc.sh->lock); /* the books read the sinks */
 		svc_books(&b, final);
-		probe_stats_emit(svc.o, &in, on_record, &mainw);
+		probe_stats_emit(svc.cfg->st, &in, on_record, &mainw);
 		pthread_mutex_unlock(&svc.sh->lock);
 	}
 	out_flush(&mainw);
@@ -386,17 +381,17 @@ static void svc_taps(bool final)
 /* Main thread, between bursts: SIGHUP, the stats and inventory intervals. */
 static void svc_tick(uint64_t now)
 {
-	if (probe_hup_take()) {
+	if (probe_ctx_hup_take(svc.sh->ctx)) {
 		struct gcp_engine *e[128];
 		unsigned n = svc.nw < 128 ? svc.nw : 128;
 		for (unsigned i = 0; i < n; i++)
 			e[i] = svc.wk[i].eng;
-		probe_reload_rules(svc.o, e, n);
+		probe_rules_reload(svc.cfg->rules_path, e, n);
 		pthread_mutex_lock(&svc.sh->lock);
-		gcp_sinkset_reopen(&svc.sh->set);
+		gcp_sinkset_reopen(svc.sh->set);
 		pthread_mutex_unlock(&svc.sh->lock);
 	}
-	if (probe_stats_due(svc.o, &svc.next_stats, now))
+	if (probe_stats_due(svc.cfg->st, &svc.next_stats, now))
 		svc_stats(now, false);
 	svc_taps(false);
 }
@@ -410,7 +405,7 @@ static unsigned take(struct shared *sh, unsigned n)
 		return n;
 	uint64_t before = atomic_fetch_add(&sh->taken, n);
 	if (before + n >= sh->count)
-		atomic_store(&stop_flag, 1);
+		probe_ctx_stop(sh->ctx);
 	if (before >= sh->count)
 		return 0;
 	return before + n > sh->count ? (unsigned)(sh->count - before) : n;
@@ -460,11 +455,11 @@ static void *worker_poll(void *arg)
 	uint64_t last_tick = now_ns(CLOCK_MONOTONIC);
 	unsigned idle = 0;
 
-	while (!atomic_load_explicit(&stop_flag, memory_order_relaxed)) {
+	while (!probe_ctx_stopping(w->sh->ctx)) {
 		int n = gcp_capture_rx_burst(cap, pkts, WK_BURST);
 		if (n < 0) {
 			w->rc = n;
-			atomic_store(&stop_flag, 1);
+			probe_ctx_stop(w->sh->ctx);
 			break;
 		}
 		if (n == 0) {
@@ -524,51 +519,11 @@ static uint64_t addr_hash(const uint8_t *a, unsigned n)
  */
 static uint64_t sym_hash(const struct gcp_packet *p)
 {
-	const uint8_t *d = p->data, *end = p->data + p->caplen;
-	unsigned etype;
+	struct gcp_ip_pair ip;
 
-	switch (p->linktype) {
-	case GCP_LINK_ETHERNET:
-		if (end - d < 14)
-			return 0;
-		etype = (unsigned)d[12] << 8 | d[13];
-		d += 14;
-		while ((etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && end - d >= 4) {
-			etype = (unsigned)d[2] << 8 | d[3];
-			d += 4;
-		}
-		break;
-	case GCP_LINK_LINUX_SLL:
-		if (end - d < 16)
-			return 0;
-		etype = (unsigned)d[14] << 8 | d[15];
-		d += 16;
-		break;
-	case GCP_LINK_LINUX_SLL2:
-		if (end - d < 20)
-			return 0;
-		etype = (unsigned)d[0] << 8 | d[1];
-		d += 20;
-		break;
-	case GCP_LINK_RAW:
-	case GCP_LINK_IPV4:
-	case GCP_LINK_IPV6:
-	case GCP_LINK_NULL:
-	case GCP_LINK_LOOP:
-		if (p->linktype == GCP_LINK_NULL || p->linktype == GCP_LINK_LOOP)
-			d += 4;
-		if (end - d < 1)
-			return 0;
-		etype = (d[0] >> 4) == 6 ? 0x86dd : 0x0800;
-		break;
-	default:
+	if (gcp_locate_outer_ip(p, &ip))
 		return 0;
-	}
-	if (etype == 0x0800 && end - d >= 20 && (d[0] >> 4) == 4)
-		return fmix64(addr_hash(d + 12, 4) + addr_hash(d + 16, 4));
-	if (etype == 0x86dd && end - d >= 40 && (d[0] >> 4) == 6)
-		return fmix64(addr_hash(d + 8, 16) + addr_hash(d + 24, 16));
-	return 0;
+	return fmix64(addr_hash(ip.src, ip.alen) + addr_hash(ip.dst, ip.alen));
 }
 
 static size_t ent_size(uint32_t caplen)
@@ -690,7 +645,7 @@ static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, s
 	uint64_t last_tick = now_ns(CLOCK_MONOTONIC);
 	int rc = 0;
 
-	while (!atomic_load(&stop_flag)) {
+	while (!probe_ctx_stopping(sh->ctx)) {
 		int n = gcp_capture_rx_burst(cap, pkts, WK_BURST);
 		if (n < 0) {
 			rc = n;
@@ -698,7 +653,7 @@ static int distribute(struct gcp_capture *cap, struct worker *wk, unsigned nw, s
 		}
 		uint64_t t = now_ns(CLOCK_MONOTONIC);
 		if (deadline && t >= deadline)
-			atomic_store(&stop_flag, 1);
+			probe_ctx_stop(sh->ctx);
 		if (n > 0 || live)
 			svc_tick(live ? now_ns(CLOCK_REALTIME) : pkts[n - 1].ts_ns);
 		if (n == 0) {
@@ -777,102 +732,54 @@ static void print_capture_stats(const char *backend, const struct live_backend *
 
 /* ---- run ------------------------------------------------------------------ */
 
-int probe_run_workers(const struct probe_opts *o)
+/* One engine per worker, subscribed to its own output buffer; one line on failure. */
+static int workers_create(const struct probe_workers_cfg *cfg, const struct probe_workers_io *io,
+			  struct worker *wk, struct shared *sh, bool fed)
 {
-	const struct live_backend *lb = NULL;
-	const char *backend = "pcapfile";
-	unsigned nq = o->read_path ? 1 : o->queues;
-	unsigned nw = nq > 1 ? nq : o->workers;
-	struct gcp_capture **caps = calloc(nq, sizeof(*caps));
-	struct worker *wk = calloc(nw, sizeof(*wk));
-	struct shared sh = { .count = o->count };
-	char err[512] = "";
-	int status = 1, rc = 0;
-	struct gcp_rules *rules = NULL;
-
-	pthread_mutex_init(&sh.lock, NULL);
-	if (!caps || !wk) {
-		probe_msg("error", "out of memory");
-		goto out;
-	}
-	/* Open the input first: a bad input must not clobber --output. */
-	if (o->read_path) {
-		rc = gcp_capture_open_file(o->read_path, &caps[0]);
-		if (rc)
-			snprintf(err, sizeof(err), "%s", gcp_capture_error(NULL));
-	} else {
-#ifdef GCP_WITH_AFXDP
-		if (o->iface)
-			lb = &live_afxdp;
-#endif
-#ifdef GCP_WITH_DPDK
-		if (o->dpdk_args)
-			lb = &live_dpdk;
-#endif
-		if (!lb) {
-			probe_msg("error", "live capture backend not built in");
-			goto out;
-		}
-		backend = lb->name;
-		rc = lb->open(o, caps, nq, err, sizeof(err));
-	}
-	if (rc) {
-		probe_msg("error", "%s", err);
-		goto out;
-	}
-
-	/* Before the sinks: a bad rules file must not start an output file. */
-	if (o->rules_path && !(rules = probe_rules_initial(o)))
-		goto out;
-	if (probe_open_sinks(o, &sh.set))
-		goto out;
-	sh.sinks_open = true;
-
-	bool fed = nq == 1 && nw > 1;
-	for (unsigned i = 0; i < nw; i++) {
+	for (unsigned i = 0; i < cfg->nw; i++) {
 		struct worker *w = &wk[i];
+		struct gcp_engine_opts eo = *cfg->eng;
+		int rc;
+
 		w->id = i;
-		w->sh = &sh;
-		w->cap = fed ? NULL : caps[i];
-		struct gcp_engine_opts eo = o->eng;
-
+		w->sh = sh;
+		w->cap = fed ? NULL : io->caps[i];
 		pthread_mutex_init(&w->snap_lock, NULL);
-
 		eo.worker_id = i; /* flow ids stay unique across workers */
 		rc = gcp_engine_create(&eo, &w->eng);
 		if (!rc && fed && !(w->ring.buf = malloc(RING_SZ)))
 			rc = GCP_ERR_NOMEM;
 		if (rc) {
 			probe_msg("error", "cannot create worker %u: %s", i, gcp_strerror(rc));
-			goto out_close;
+			return -1;
 		}
-		gcp_engine_subscribe(w->eng, o->types, on_record, w);
+		gcp_engine_subscribe(w->eng, cfg->types, on_record, w);
 	}
-	for (unsigned i = 0; rules && i < nw; i++)
-		gcp_engine_set_rules(wk[i].eng, rules);
+	for (unsigned i = 0; io->rules && i < cfg->nw; i++)
+		gcp_engine_set_rules(wk[i].eng, io->rules);
+	return 0;
+}
 
-	svc = (struct svc){ .o = o, .wk = wk, .nw = nw, .nq = nq, .caps = caps, .lb = lb,
-			    .sh = &sh };
-	probe_signals_install(on_signal);
-	if (probe_stop_pending()) /* a signal while the taps were attached */
-		atomic_store(&stop_flag, 1);
-	/* Workers leave signals to the main thread. */
+/* The threads, with SIGINT/SIGTERM/SIGHUP left to the main thread (run.c's handlers). */
+static void workers_start(const struct probe_workers_cfg *cfg, struct worker *wk, bool fed)
+{
 	sigset_t block, old;
+
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	for (unsigned i = 0; i < nw; i++) {
+	for (unsigned i = 0; i < cfg->nw; i++) {
 		if (pthread_create(&wk[i].th, NULL, fed ? worker_ring : worker_poll, &wk[i])) {
 			probe_msg("error", "cannot start worker %u", i);
-			atomic_store(&stop_flag, 1);
+			probe_ctx_stop(wk[i].sh->ctx);
 			break;
 		}
-		if (o->ncores) {
+		if (cfg->ncores) {
 			/* Run-to-completion: one worker per core, as DPDK lcores. */
 			cpu_set_t cs;
-			unsigned cpu = o->cores[i % o->ncores];
+			unsigned cpu = cfg->cores[i % cfg->ncores];
 
 			CPU_ZERO(&cs);
 			CPU_SET(cpu, &cs);
@@ -882,31 +789,45 @@ int probe_run_workers(const struct probe_opts *o)
 		wk[i].started = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
 
-	uint64_t deadline = o->duration_s ?
-		now_ns(CLOCK_MONOTONIC) + (uint64_t)o->duration_s * 1000000000ull : 0;
+/* Main thread until the end: the distributor, or the service ticks alone. */
+static int workers_wait(const struct probe_workers_cfg *cfg, const struct probe_workers_io *io,
+			struct worker *wk, struct shared *sh, bool fed)
+{
+	uint64_t deadline = cfg->duration_s ?
+		now_ns(CLOCK_MONOTONIC) + (uint64_t)cfg->duration_s * 1000000000ull : 0;
 	int cap_rc = 0;
+
 	if (fed) {
-		cap_rc = distribute(caps[0], wk, nw, &sh, !o->read_path, deadline);
+		cap_rc = distribute(io->caps[0], wk, cfg->nw, sh, cfg->live, deadline);
 	} else {
-		while (!atomic_load(&stop_flag)) {
+		while (!probe_ctx_stopping(sh->ctx)) {
 			nap(20000000);
 			svc_tick(now_ns(CLOCK_REALTIME));
 			if (deadline && now_ns(CLOCK_MONOTONIC) >= deadline)
-				atomic_store(&stop_flag, 1);
+				probe_ctx_stop(sh->ctx);
 		}
 	}
-	for (unsigned i = 0; i < nw; i++) {
+	for (unsigned i = 0; i < cfg->nw; i++) {
 		if (wk[i].started)
 			pthread_join(wk[i].th, NULL);
 		if (wk[i].rc && !cap_rc)
 			cap_rc = wk[i].rc;
 	}
+	return cap_rc;
+}
+
+/* After the threads: last records, --stats counters, finished sinks, books, errors. */
+static int workers_report(const struct probe_workers_cfg *cfg, const struct probe_workers_io *io,
+			  struct worker *wk, struct shared *sh, int cap_rc)
+{
+	unsigned nw = cfg->nw;
+	int status = 0;
 
 	svc_taps(true);
 	svc_stats(0, true);
-	status = 0;
-	if (o->stats) {
+	if (cfg->stats) {
 		struct gcp_stats tot = { .sz = sizeof(tot) };
 		for (unsigned i = 0; i < nw; i++) {
 			struct gcp_stats st = { .sz = sizeof(st) };
@@ -914,18 +835,18 @@ int probe_run_workers(const struct probe_opts *o)
 				sum_stats(&tot, &st);
 		}
 		probe_print_stats(&tot);
-		print_capture_stats(backend, lb, caps, nq, wk, nw);
+		print_capture_stats(cfg->backend, io->lb, io->caps, io->nq, wk, nw);
 	}
 	/* Sinks closed (what is still queued counts dropped_error), then the books. */
-	if (gcp_sinkset_finish(&sh.set))
+	if (gcp_sinkset_finish(sh->set))
 		status = 1;
-	if (o->stats) {
+	if (cfg->stats) {
 		struct probe_books b;
 		svc_books(&b, true);
 		probe_books_print(&b, stderr);
 	}
 	if (cap_rc < 0) {
-		probe_msg("error", "%s", gcp_capture_error(caps[0]));
+		probe_msg("error", "%s", gcp_capture_error(io->caps[0]));
 		status = 1;
 	}
 	for (unsigned i = 0; i < nw; i++) {
@@ -935,23 +856,37 @@ int probe_run_workers(const struct probe_opts *o)
 			status = 1;
 		}
 	}
-out_close:
-	if (sh.sinks_open && gcp_sinkset_close(&sh.set, o->stats ? stderr : NULL))
-		status = 1;
+	return status;
+}
+
+int probe_run_workers(const struct probe_workers_cfg *cfg, const struct probe_workers_io *io,
+		      struct probe_ctx *ctx)
+{
+	unsigned nw = cfg->nw;
+	struct worker *wk = calloc(nw, sizeof(*wk));
+	struct shared sh = { .set = io->set, .ctx = ctx, .count = cfg->count };
+	bool fed = io->nq == 1 && nw > 1;
+	int status = 1;
+
+	pthread_mutex_init(&sh.lock, NULL);
+	if (!wk) {
+		probe_msg("error", "out of memory");
+		goto out;
+	}
+	if (workers_create(cfg, io, wk, &sh, fed))
+		goto out;
+	svc = (struct svc){ .cfg = cfg, .wk = wk, .nw = nw, .nq = io->nq, .caps = io->caps,
+			    .lb = io->lb, .sh = &sh };
+	workers_start(cfg, wk, fed);
+	status = workers_report(cfg, io, wk, &sh, workers_wait(cfg, io, wk, &sh, fed));
 out:
-	gcp_rules_free(rules); /* the engines keep their own references */
 	for (unsigned i = 0; wk && i < nw; i++) {
 		gcp_engine_destroy(wk[i].eng);
 		pthread_mutex_destroy(&wk[i].snap_lock); /* init or zeroed: both fine */
 		free(wk[i].ring.buf);
 		free(wk[i].out);
 	}
-	for (unsigned i = 0; caps && i < nq; i++)
-		gcp_capture_close(caps[i]);
-	if (lb && lb->fini)
-		lb->fini();
 	free(wk);
-	free(caps);
 	pthread_mutex_destroy(&sh.lock);
 	return status;
 }

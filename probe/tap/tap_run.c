@@ -2,7 +2,7 @@
 /* Taps of a capture run: attached for the run, drained every interval into inventory records. */
 #include "tap_run.h"
 #include "tap.h"
-#include "run.h"
+#include "log.h"
 #include "record.h"
 
 #include <linux/if_link.h>
@@ -18,7 +18,7 @@ struct run_tap {
 };
 
 static struct {
-	const struct probe_opts *o;
+	struct probe_taps_cfg c;
 	struct run_tap v[PROBE_MAX_TAPS];
 	unsigned n;
 	uint64_t next_ms;
@@ -55,36 +55,35 @@ static int split_spec(const char *spec, char dev[IF_NAMESIZE], enum tap_mode *mo
 	return 0;
 }
 
-enum probe_action probe_taps_check(const struct probe_opts *o)
+int probe_taps_check(const char *const *specs, unsigned n, const char *local)
 {
-	struct gcp_tap_lpm_key local[TAP_MAX_LOCAL];
+	struct gcp_tap_lpm_key keys[TAP_MAX_LOCAL];
 	char dev[IF_NAMESIZE], err[256];
 	enum tap_mode mode;
 	unsigned nlocal;
 
-	for (unsigned i = 0; i < o->ntaps; i++) {
-		if (split_spec(o->taps[i], dev, &mode)) {
-			probe_msg("error", "--tap: '%s' is not DEV, DEV:tc or DEV:xdp", o->taps[i]);
-			return PROBE_EXIT_USAGE;
+	for (unsigned i = 0; i < n; i++) {
+		if (split_spec(specs[i], dev, &mode)) {
+			probe_msg("error", "--tap: '%s' is not DEV, DEV:tc or DEV:xdp", specs[i]);
+			return -1;
 		}
 		for (unsigned j = 0; j < i; j++) {
 			char other[IF_NAMESIZE];
 			enum tap_mode m2;
-			if (!split_spec(o->taps[j], other, &m2) && !strcmp(dev, other)) {
+			if (!split_spec(specs[j], other, &m2) && !strcmp(dev, other)) {
 				probe_msg("error", "--tap: %s given twice", dev);
-				return PROBE_EXIT_USAGE;
+				return -1;
 			}
 		}
 	}
-	if (o->tap_local &&
-	    tap_parse_cidr_list(o->tap_local, local, TAP_MAX_LOCAL, &nlocal, err, sizeof(err))) {
+	if (local && tap_parse_cidr_list(local, keys, TAP_MAX_LOCAL, &nlocal, err, sizeof(err))) {
 		probe_msg("error", "--tap-local: %s", err);
-		return PROBE_EXIT_USAGE;
+		return -1;
 	}
-	return PROBE_RUN;
+	return 0;
 }
 
-static int start_one(const struct probe_opts *o, struct run_tap *r, const char *spec,
+static int start_one(const struct probe_taps_cfg *c, struct run_tap *r, const char *spec,
 		     const struct tap_attach_opts *base)
 {
 	struct tap_attach_opts ao = *base;
@@ -93,8 +92,8 @@ static int start_one(const struct probe_opts *o, struct run_tap *r, const char *
 	split_spec(spec, dev, &ao.mode); /* checked by probe_taps_check */
 	if (ao.mode == TAP_MODE_XDP)
 		ao.monitor = NULL; /* XDP taps feed the AF_XDP socket, they cannot clone */
-	ao.xdp_attach = o->xdp_attach == PROBE_ATTACH_NATIVE ? TAP_XDP_NATIVE :
-			o->xdp_attach == PROBE_ATTACH_GENERIC ? TAP_XDP_GENERIC : TAP_XDP_AUTO;
+	ao.xdp_attach = c->xdp_attach == PROBE_ATTACH_NATIVE ? TAP_XDP_NATIVE :
+			c->xdp_attach == PROBE_ATTACH_GENERIC ? TAP_XDP_GENERIC : TAP_XDP_AUTO;
 	if (tap_attach(dev, &ao, err, sizeof(err))) {
 		probe_msg("error", "--tap %s: %s", spec, err);
 		return -1;
@@ -107,22 +106,22 @@ static int start_one(const struct probe_opts *o, struct run_tap *r, const char *
 	}
 	r->opened = true;
 	r->start_ns = tap_wall_ns();
-	r->inv.interval_s = o->inventory_interval_s;
+	r->inv.interval_s = c->interval_s;
 	return 0;
 }
 
-int probe_taps_start(const struct probe_opts *o)
+int probe_taps_start(const struct probe_taps_cfg *c)
 {
 	struct gcp_tap_lpm_key local[TAP_MAX_LOCAL];
-	struct tap_attach_opts base = { .monitor = o->tap_monitor, .policy_mode = o->tap_policy,
+	struct tap_attach_opts base = { .monitor = c->monitor, .policy_mode = c->policy,
 					.local = local, .xdp_miss_action = XDP_PASS };
 	char err[256];
 
-	if (!o->ntaps)
+	if (!c->n)
 		return 0;
-	rt.o = o;
-	if (o->tap_local &&
-	    tap_parse_cidr_list(o->tap_local, local, TAP_MAX_LOCAL, &base.nlocal, err, sizeof(err))) {
+	rt.c = *c;
+	if (c->local &&
+	    tap_parse_cidr_list(c->local, local, TAP_MAX_LOCAL, &base.nlocal, err, sizeof(err))) {
 		probe_msg("error", "--tap-local: %s", err);
 		return -1;
 	}
@@ -131,26 +130,26 @@ int probe_taps_start(const struct probe_opts *o)
 		return -1;
 	}
 	rt.rb_ok = true;
-	for (unsigned i = 0; i < o->ntaps; i++) {
+	for (unsigned i = 0; i < c->n; i++) {
 		rt.n = i + 1;
-		if (start_one(o, &rt.v[i], o->taps[i], &base)) {
+		if (start_one(c, &rt.v[i], c->specs[i], &base)) {
 			probe_taps_stop();
 			return -1;
 		}
 	}
-	rt.next_ms = tap_mono_ms() + (uint64_t)o->inventory_interval_s * 1000u;
+	rt.next_ms = tap_mono_ms() + (uint64_t)c->interval_s * 1000u;
 	return 0;
 }
 
-static void ident(const struct probe_opts *o, struct tap_ident *id)
+static void ident(const struct probe_taps_cfg *c, struct tap_ident *id)
 {
-	id->engine = o->eng.engine_name;
-	id->node_name = o->eng.node_name;
+	id->engine = c->id->engine_name;
+	id->node_name = c->id->node_name;
 	/* Taps are virtual-network interfaces unless --node-type says otherwise. */
-	id->node_type = !o->node_type_given ? "virtual" :
-			o->eng.node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical";
-	id->agent_ip = o->eng.agent_ip;
-	id->tenant = o->eng.tenant;
+	id->node_type = !c->node_type_given ? "virtual" :
+			c->id->node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical";
+	id->agent_ip = c->id->agent_ip;
+	id->tenant = c->id->tenant;
 }
 
 static void drain_one(struct run_tap *r, gcp_record_cb cb, void *user)
@@ -162,7 +161,7 @@ static void drain_one(struct run_tap *r, gcp_record_cb cb, void *user)
 	if (!r->opened)
 		return;
 	r->inv.ts_ns = r->start_ns; /* the drain replaces it with the last drain's time */
-	r->inv.interval_s = rt.o->inventory_interval_s;
+	r->inv.interval_s = rt.c.interval_s;
 	if (tap_drain(&r->t, &r->inv, err, sizeof(err))) {
 		if (!r->warned)
 			probe_msg("warning", "--tap %s: %s", r->dev, err);
@@ -170,10 +169,10 @@ static void drain_one(struct run_tap *r, gcp_record_cb cb, void *user)
 		return;
 	}
 	r->start_ns = tap_wall_ns();
-	if (!(rt.o->types & GCP_REC_INVENTORY))
+	if (!rt.c.records)
 		return;
-	ident(rt.o, &id);
-	if (!tap_inv_encode(&rt.rb, &r->inv, &id, rt.o->inventory_top, &rec.data, &rec.len))
+	ident(&rt.c, &id);
+	if (!tap_inv_encode(&rt.rb, &r->inv, &id, rt.c.top, &rec.data, &rec.len))
 		cb(&rec, user);
 }
 
@@ -182,11 +181,11 @@ void probe_taps_drain(bool final, gcp_record_cb cb, void *user)
 	if (!rt.n)
 		return;
 	uint64_t now = tap_mono_ms();
-	if (!final && (!rt.o->inventory_interval_s || now < rt.next_ms))
+	if (!final && (!rt.c.interval_s || now < rt.next_ms))
 		return;
 	for (unsigned i = 0; i < rt.n; i++)
 		drain_one(&rt.v[i], cb, user);
-	rt.next_ms = tap_mono_ms() + (uint64_t)rt.o->inventory_interval_s * 1000u;
+	rt.next_ms = tap_mono_ms() + (uint64_t)rt.c.interval_s * 1000u;
 }
 
 void probe_taps_stop(void)

@@ -13,21 +13,14 @@
 # usage: books_e2e.sh GCPROBE MPCHECK SRC_DIR CORPUS_DIR
 set -u
 BIN=$1 MPCHECK=$2 SRC=$3
-skip() { echo "SKIP: $*"; exit 0; }
+. "$(dirname "$0")/live_lib.sh"
 FAILED=0
 fail() { echo "FAIL: $*"; FAILED=1; }
 for c in jq python3; do command -v $c >/dev/null || skip "$c not installed"; done
 
-TMP=$(mktemp -d)
-NS_A="gbook_a$$" NS_B="gbook_b$$"
+live_tmp
 STALL_PID=
-cleanup() {
-	[ -n "$STALL_PID" ] && kill "$STALL_PID" 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_B" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+live_at_exit '[ -n "$STALL_PID" ] && kill "$STALL_PID" 2>/dev/null'
 python3 "$SRC/data/mkdemo.py" "$TMP/big.pcap" 5000   # 100000 packets, 25000 records
 python3 "$SRC/data/mkdemo.py" "$TMP/live.pcap" 1000  # 20000 packets
 
@@ -119,28 +112,19 @@ if [ "$(id -u)" -ne 0 ] || ! command -v tcpreplay >/dev/null || ! "$BIN" --help 
 	[ "$FAILED" -eq 0 ] && echo "PASS: books balance (capture file)"
 	exit $FAILED
 fi
-ip netns add "$NS_A" 2>/dev/null && ip netns add "$NS_B" || skip "cannot create network namespaces"
-# No IPv6 on the link (no ND, no router solicitations): only replayed frames cross it.
-for ns in "$NS_A" "$NS_B"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-done
-ip link add bk0 netns "$NS_A" type veth peer name bk1 netns "$NS_B" || skip "cannot create a veth pair"
-ip -n "$NS_A" link set bk0 up && ip -n "$NS_B" link set bk1 up
+live_netns gbook bk0 bk1
 
 # live NAME TCPREPLAY_RATE_ARGS EXPECT_RECEIVED STALL_FULL -- GCPROBE_ARGS
 live() {
 	local name=$1 rate=$2 want=$3 full=$4; shift 5
 	stall_start
 	sinks "$name"
-	ip netns exec "$NS_A" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-		"$BIN" --iface bk0 --xdp-mode copy --types tcp,http,dns,stats --stats "$@" "${SK[@]}" \
-		>/dev/null 2>"$TMP/$name.err" &
+	"${IN_A[@]}" "$BIN" --iface "$DEV_A" --xdp-mode copy --types tcp,http,dns,stats --stats \
+		"$@" "${SK[@]}" >/dev/null 2>"$TMP/$name.err" &
 	local pid=$!
-	for _ in $(seq 100); do grep -q "AF_XDP .* mode" "$TMP/$name.err" && break; sleep 0.1; done
-	grep -q "AF_XDP .* mode" "$TMP/$name.err" ||
+	live_wait_for "AF_XDP .* mode" "$TMP/$name.err" $pid ||
 		{ kill -KILL $pid; stall_stop; skip "AF_XDP unavailable: $(head -3 "$TMP/$name.err")"; }
-	ip netns exec "$NS_B" tcpreplay -q -T nano -i bk1 $rate "$TMP/live.pcap" >"$TMP/replay.log" 2>&1 ||
+	ip netns exec "$NS_B" tcpreplay -q -T nano -i "$DEV_B" $rate "$TMP/live.pcap" >"$TMP/replay.log" 2>&1 ||
 		fail "$name: tcpreplay: $(cat "$TMP/replay.log")"
 	sleep 0.5
 	kill -INT $pid
@@ -160,13 +144,12 @@ grep '^{"books"' "$TMP/live_flat.err" | jq -e '.books | .pkts_dropped.kernel + .
 # (SIGSTOP) while 1000 frames arrive, then gets SIGTERM and resumes.
 python3 "$SRC/data/mkdemo.py" "$TMP/ring.pcap" 50   # 1000 packets
 rm -f "$TMP/ring.json"
-ip netns exec "$NS_A" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-	"$BIN" --iface bk0 --xdp-mode copy --types tcp,http,dns --stats -o "$TMP/ring.json" \
-	2>"$TMP/ring.err" &
+"${IN_A[@]}" "$BIN" --iface "$DEV_A" --xdp-mode copy --types tcp,http,dns --stats \
+	-o "$TMP/ring.json" 2>"$TMP/ring.err" &
 pid=$!
-for _ in $(seq 100); do grep -q "AF_XDP .* mode" "$TMP/ring.err" && break; sleep 0.1; done
+live_wait_for "AF_XDP .* mode" "$TMP/ring.err" $pid
 kill -STOP $pid
-ip netns exec "$NS_B" tcpreplay -q -i bk1 --pps 5000 "$TMP/ring.pcap" >/dev/null 2>&1
+ip netns exec "$NS_B" tcpreplay -q -i "$DEV_B" --pps 5000 "$TMP/ring.pcap" >/dev/null 2>&1
 sleep 0.3
 kill -TERM $pid
 kill -CONT $pid

@@ -6,24 +6,17 @@
 # moment of the signal is known: phase 1, SIGHUP, reload seen, phase 2.
 set -uo pipefail
 bin=$1 src=$2
-tmp=$(mktemp -d)
-ns_a="ghup_a$$" ns_b="ghup_b$$"
-cleanup() {
-	[ -n "${pid:-}" ] && kill -KILL "$pid" 2>/dev/null
-	ip netns del "$ns_a" 2>/dev/null
-	ip netns del "$ns_b" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/live_lib.sh"
+live_tmp
+live_at_exit '[ -n "${pid:-}" ] && kill -KILL "$pid" 2>/dev/null'
 fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 0; }
 
 # --rules reaches every engine from the start, with --workers too.
-python3 "$src/data/mkdemo.py" "$tmp/w.pcap" 50
-echo 'id=1 field=host pattern=/example\.gov$/' >"$tmp/rules"
-"$bin" --read "$tmp/w.pcap" --workers 2 --types http --rules "$tmp/rules" -o "$tmp/w.json" ||
+python3 "$src/data/mkdemo.py" "$TMP/w.pcap" 50
+echo 'id=1 field=host pattern=/example\.gov$/' >"$TMP/rules"
+"$bin" --read "$TMP/w.pcap" --workers 2 --types http --rules "$TMP/rules" -o "$TMP/w.json" ||
 	fail "--workers 2 --rules: exit $?"
-python3 - "$tmp/w.json" <<'PY' || fail "--workers 2: records without the rule"
+python3 - "$TMP/w.json" <<'PY' || fail "--workers 2: records without the rule"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 assert len(recs) == 100 and all(r.get("rules") == [1] for r in recs), recs[:2]
@@ -32,43 +25,35 @@ PY
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, AF_XDP)"
 command -v tcpreplay >/dev/null || skip "tcpreplay not installed"
 "$bin" --help | grep -q -- --iface || skip "gcprobe built without AF_XDP"
-ip netns add "$ns_a" 2>/dev/null && ip netns add "$ns_b" || skip "cannot create network namespaces"
-for ns in "$ns_a" "$ns_b"; do
-	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6;
-		echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null
-done
-ip link add hp0 netns "$ns_a" type veth peer name hp1 netns "$ns_b" || skip "cannot create a veth pair"
-ip -n "$ns_a" link set hp0 up && ip -n "$ns_b" link set hp1 up
+live_netns ghup hp0 hp1
 
-python3 "$src/data/mkdemo.py" "$tmp/part.pcap" 20   # 400 packets, 40 http records
-echo 'id=1 field=host pattern=/example\.gov$/' >"$tmp/rules"
-ip netns exec "$ns_a" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-	"$bin" --iface hp0 --xdp-mode copy --types http --rules "$tmp/rules" \
-	-o "$tmp/out.json" 2>"$tmp/err" &
+python3 "$src/data/mkdemo.py" "$TMP/part.pcap" 20   # 400 packets, 40 http records
+echo 'id=1 field=host pattern=/example\.gov$/' >"$TMP/rules"
+"${IN_A[@]}" "$bin" --iface "$DEV_A" --xdp-mode copy --types http --rules "$TMP/rules" \
+	-o "$TMP/out.json" 2>"$TMP/err" &
 pid=$!
-for _ in $(seq 100); do grep -q "AF_XDP .* mode" "$tmp/err" && break; sleep 0.1; done
-grep -q "AF_XDP .* mode" "$tmp/err" || skip "AF_XDP unavailable: $(head -3 "$tmp/err")"
+live_wait_for "AF_XDP .* mode" "$TMP/err" $pid || skip "AF_XDP unavailable: $(head -3 "$TMP/err")"
 
 # lines N: wait until the output file has N records (idle flushes it).
 lines() {
 	for _ in $(seq 100); do
-		[ -f "$tmp/out.json" ] && [ "$(wc -l <"$tmp/out.json")" -ge "$1" ] && return 0
+		[ -f "$TMP/out.json" ] && [ "$(wc -l <"$TMP/out.json")" -ge "$1" ] && return 0
 		sleep 0.1
 	done
-	fail "expected $1 records, have $(wc -l <"$tmp/out.json" 2>/dev/null)"
+	fail "expected $1 records, have $(wc -l <"$TMP/out.json" 2>/dev/null)"
 }
-ip netns exec "$ns_b" tcpreplay -q -i hp1 --pps 2000 "$tmp/part.pcap" >/dev/null 2>&1
+ip netns exec "$NS_B" tcpreplay -q -i "$DEV_B" --pps 2000 "$TMP/part.pcap" >/dev/null 2>&1
 lines 40
-echo 'id=2 field=host pattern=/example\.gov$/' >"$tmp/rules"
+echo 'id=2 field=host pattern=/example\.gov$/' >"$TMP/rules"
 kill -HUP $pid
-for _ in $(seq 100); do grep -q "reloaded 1 rule" "$tmp/err" && break; sleep 0.1; done
-grep -q "reloaded 1 rule" "$tmp/err" || fail "no reload message: $(cat "$tmp/err")"
-ip netns exec "$ns_b" tcpreplay -q -i hp1 --pps 2000 "$tmp/part.pcap" >/dev/null 2>&1
+for _ in $(seq 100); do grep -q "reloaded 1 rule" "$TMP/err" && break; sleep 0.1; done
+grep -q "reloaded 1 rule" "$TMP/err" || fail "no reload message: $(cat "$TMP/err")"
+ip netns exec "$NS_B" tcpreplay -q -i "$DEV_B" --pps 2000 "$TMP/part.pcap" >/dev/null 2>&1
 lines 80
 kill -TERM $pid
-wait $pid || fail "exit $? ($(cat "$tmp/err"))"
+wait $pid || fail "exit $? ($(cat "$TMP/err"))"
 pid=
-python3 - "$tmp/out.json" <<'PY' || fail "rule ids around the reload"
+python3 - "$TMP/out.json" <<'PY' || fail "rule ids around the reload"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 assert len(recs) == 80, len(recs)               # 2 http records per repetition, two phases

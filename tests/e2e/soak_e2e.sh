@@ -16,33 +16,17 @@ SECS=${5:-${GCP_SOAK_SECS:-60}}
 PPS=${GCP_SOAK_PPS:-2000}
 STEP=5
 
-skip() { echo "SKIP: $*"; exit 0; }
+. "$(dirname "$0")/live_lib.sh"
 fail() { echo "FAIL: $*"; FAILED=1; }
 [ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
 for c in ip tcpreplay jq python3; do command -v $c >/dev/null || skip "$c not installed"; done
 "$BIN" --help | grep -q -- --iface || skip "gcprobe built without AF_XDP"
 [ "$SECS" -ge 15 ] || { echo "FAIL: at least 15 seconds, got $SECS"; exit 1; }
 
-NS_A="gsoak_a$$" NS_B="gsoak_b$$"
-TMP=$(mktemp -d)
 PROBE_PID= REPLAY_PID=
-cleanup() {
-	[ -n "$REPLAY_PID" ] && kill "$REPLAY_PID" 2>/dev/null
-	[ -n "$PROBE_PID" ] && kill -KILL "$PROBE_PID" 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_B" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-ip netns add "$NS_A" 2>"$TMP/err" || skip "cannot create network namespace: $(cat "$TMP/err")"
-ip netns add "$NS_B" || skip "cannot create network namespace"
-for ns in "$NS_A" "$NS_B"; do
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
-done
-ip link add sk0 netns "$NS_A" type veth peer name sk1 netns "$NS_B" 2>"$TMP/err" ||
-	skip "cannot create a veth pair: $(cat "$TMP/err")"
-ip -n "$NS_A" link set sk0 up && ip -n "$NS_B" link set sk1 up || skip "veth up failed"
+live_at_exit '[ -n "$PROBE_PID" ] && kill -KILL "$PROBE_PID" 2>/dev/null'
+live_at_exit '[ -n "$REPLAY_PID" ] && kill "$REPLAY_PID" 2>/dev/null'
+live_netns gsoak sk0 sk1
 
 # Replay input: generated HTTP/DNS/TLS sessions (unique ports) plus corpus
 # captures; --unique-ip gives every loop new addresses, hence new flows.
@@ -53,24 +37,18 @@ for c in http/zeek-http-methods.pcap dns/tcpdump-dns-edns-opts.pcap tcp/zeek-tcp
 done
 
 # Records as JSON lines on stdout; only the stats records are kept.
-ip netns exec "$NS_A" sh -c 'mount -t bpf bpf /sys/fs/bpf 2>/dev/null; exec "$@"' sh \
-	"$BIN" --iface sk0 --xdp-mode copy --types tcp,http,dns,mail,ftp,stats \
+"${IN_A[@]}" "$BIN" --iface "$DEV_A" --xdp-mode copy --types tcp,http,dns,mail,ftp,stats \
 	--stats-interval $STEP --stats \
 	> >(grep --line-buffered '"type":"stats"' >"$TMP/stats.jsonl") 2>"$TMP/probe.err" &
 PROBE_PID=$!
-for _ in $(seq 100); do
-	grep -q "AF_XDP .* mode" "$TMP/probe.err" 2>/dev/null && break
-	kill -0 "$PROBE_PID" 2>/dev/null || break
-	sleep 0.1
-done
-if ! grep -q "AF_XDP .* mode" "$TMP/probe.err"; then
+if ! live_wait_for "AF_XDP .* mode" "$TMP/probe.err" "$PROBE_PID"; then
 	grep -qiE "not permitted|not supported|not implemented" "$TMP/probe.err" &&
 		skip "AF_XDP unavailable: $(grep -m1 error "$TMP/probe.err")"
 	echo "FAIL: gcprobe did not start:"; cat "$TMP/probe.err"; exit 1
 fi
 
 # -T nano: sleep between packets instead of spinning a core.
-ip netns exec "$NS_B" tcpreplay -q -T nano -i sk1 --loop 0 --unique-ip --pps "$PPS" $INPUTS \
+ip netns exec "$NS_B" tcpreplay -q -T nano -i "$DEV_B" --loop 0 --unique-ip --pps "$PPS" $INPUTS \
 	>"$TMP/replay.log" 2>&1 &
 REPLAY_PID=$!
 

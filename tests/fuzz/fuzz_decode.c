@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Fuzz the decoder (lib/src/decode.c) and IP fragment reassembly
- * (ipfrag.c) without the flow table: byte 0 picks the link type (bits
- * 0-2) and the framing (bit 3 clear: the rest is one frame; set: frames
- * [u16 len][bytes], for fragment trains). Each decoded packet's views
- * must lie inside its frame or the reassembly buffer. */
+/* Fuzz the decoder (lib/src/decode.c), IP fragment reassembly
+ * (ipfrag.c) and the outer-IP locator (locate.c) without the flow
+ * table: byte 0 picks the link type (bits 0-2) and the framing (bit 3
+ * clear: the rest is one frame; set: frames [u16 len][bytes], for
+ * fragment trains). Each decoded packet's views must lie inside its
+ * frame or the reassembly buffer, and so must the outer address pair
+ * the locator finds. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
+#include "locate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,6 +42,17 @@ static void check(const struct gcp_packet *in, const struct gcp_pkt *p)
 		abort();
 }
 
+static void check_outer(const struct gcp_packet *in)
+{
+	struct gcp_ip_pair ip;
+
+	if (gcp_locate_outer_ip(in, &ip))
+		return;
+	if ((ip.alen != 4 && ip.alen != 16) || ip.src < in->data || ip.dst <= ip.src ||
+	    (size_t)(ip.dst - in->data) > in->caplen - ip.alen)
+		abort();
+}
+
 static void decode_one(struct gcp_decoder *d, const uint8_t *frame, size_t len, int link,
 		       uint64_t ts)
 {
@@ -50,6 +64,7 @@ static void decode_one(struct gcp_decoder *d, const uint8_t *frame, size_t len, 
 	memcpy(copy, frame, len);
 	struct gcp_packet in = { copy, (uint32_t)len, (uint32_t)len, ts, link };
 
+	check_outer(&in);
 	if (gcp_decode(d, &in, &p) == GCP_DEC_OK)
 		check(&in, &p);
 	free(copy);

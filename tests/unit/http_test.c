@@ -3,197 +3,16 @@
  * compressed bodies, caps, real_ip, gaps, and a byte-at-a-time replay
  * that must produce the same records as the one-shot feed. */
 
-#include <criterion/criterion.h>
-#include <msgpack.h>
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <string.h>
 #include <zlib.h>
 
-#include "dissect.h"
-#include "engine.h"
+#include "stream_drv.h"
 
 extern const struct gcp_dissector gcp_dissector_http;
 
-/* ---- driver: feeds a dissector the way the engine does ----------------- */
-
-struct drv {
-	struct gcp_dissect_ctx *ctx;
-	void *st;
-	uint8_t *pend[2];
-	size_t plen[2];
-	int status;
-	msgpack_unpacked u;
-	bool have_u;
-};
-
-static void drv_init(struct drv *d, const struct gcp_engine_opts *o)
+/* The engine-like feeder of every stream dissector test (stream_drv.h). */
+static void http_open(struct drv *d, const struct gcp_engine_opts *o)
 {
-	memset(d, 0, sizeof(*d));
-	struct gcp_engine_opts def = GCP_ENGINE_OPTS_INIT;
-	def.node_name = "test";
-	def.max_flows = 16;
-	d->ctx = gcp_test_dctx_new(o ? o : &def, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", 80);
-	cr_assert_not_null(d->ctx);
-	gcp_test_dctx_set_now(d->ctx, 1700000000000000000ull);
-	d->st = calloc(1, gcp_dissector_http.state_size);
-	cr_assert_not_null(d->st);
-	gcp_dissector_http.init(d->st, d->ctx);
-}
-
-/* One parse call over pending + new bytes, in an exact-size buffer. */
-static void drv_call(struct drv *d, int dir, const uint8_t *p, size_t n, unsigned flags)
-{
-	if (d->status != GCP_PARSE_OK)
-		return;
-	size_t tot = d->plen[dir] + n;
-	uint8_t *buf = tot ? malloc(tot) : NULL;
-	if (d->plen[dir])
-		memcpy(buf, d->pend[dir], d->plen[dir]);
-	if (n)
-		memcpy(buf + d->plen[dir], p, n);
-	struct gcp_parse_result r =
-		gcp_dissector_http.parse(d->st, d->ctx, dir, buf, (uint32_t)tot, flags);
-	cr_assert_leq(r.consumed, tot);
-	free(d->pend[dir]);
-	d->pend[dir] = NULL;
-	d->plen[dir] = tot - r.consumed;
-	if (d->plen[dir]) {
-		d->pend[dir] = malloc(d->plen[dir]);
-		memcpy(d->pend[dir], buf + r.consumed, d->plen[dir]);
-	}
-	free(buf);
-	d->status = r.status;
-}
-
-/* Feed n bytes in pieces of step bytes (0: at once). */
-static void drv_feed(struct drv *d, int dir, const void *data, size_t n, size_t step)
-{
-	const uint8_t *p = data;
-	if (!step)
-		step = n ? n : 1;
-	for (size_t off = 0; off < n; off += step)
-		drv_call(d, dir, p + off, n - off < step ? n - off : step, 0);
-}
-
-static void drv_s(struct drv *d, int dir, const char *s)
-{
-	drv_feed(d, dir, s, strlen(s), 0);
-}
-
-static void drv_gap(struct drv *d, int dir, uint32_t len)
-{
-	if (d->status != GCP_PARSE_OK)
-		return;
-	free(d->pend[dir]);
-	d->pend[dir] = NULL;
-	d->plen[dir] = 0;
-	struct gcp_parse_result r = gcp_dissector_http.parse(d->st, d->ctx, dir, NULL, len,
-							     GCP_PF_GAP);
-	d->status = r.status;
-}
-
-static void drv_fin(struct drv *d, int dir)
-{
-	drv_call(d, dir, NULL, 0, GCP_PF_FIN);
-}
-
-/* Flow end; checks that every pool block came back. */
-static void drv_end(struct drv *d)
-{
-	gcp_dissector_http.fini(d->st, d->ctx);
-	cr_assert_eq(d->ctx->eng->pool.used, 0, "pool blocks leaked: %llu bytes",
-		     (unsigned long long)d->ctx->eng->pool.used);
-	free(d->st);
-	d->st = NULL;
-	for (int i = 0; i < 2; i++)
-		free(d->pend[i]);
-}
-
-static void drv_free(struct drv *d)
-{
-	if (d->have_u)
-		msgpack_unpacked_destroy(&d->u);
-	gcp_test_dctx_free(d->ctx);
-}
-
-/* ---- record access ------------------------------------------------------ */
-
-static const msgpack_object *rec(struct drv *d, unsigned i)
-{
-	size_t len;
-	const uint8_t *mp = gcp_test_dctx_msgpack(d->ctx, i, &len);
-	cr_assert_not_null(mp, "no record %u", i);
-	if (d->have_u)
-		msgpack_unpacked_destroy(&d->u);
-	msgpack_unpacked_init(&d->u);
-	d->have_u = true;
-	cr_assert_eq(msgpack_unpack_next(&d->u, (const char *)mp, len, NULL), MSGPACK_UNPACK_SUCCESS);
-	cr_assert_eq(d->u.data.type, MSGPACK_OBJECT_MAP);
-	return &d->u.data;
-}
-
-static const msgpack_object *map_get(const msgpack_object *m, const char *key)
-{
-	for (uint32_t i = 0; i < m->via.map.size; i++) {
-		const msgpack_object *k = &m->via.map.ptr[i].key;
-		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == strlen(key) &&
-		    memcmp(k->via.str.ptr, key, k->via.str.size) == 0)
-			return &m->via.map.ptr[i].val;
-	}
-	return NULL;
-}
-
-static const msgpack_object *get(struct drv *d, unsigned i, const char *key)
-{
-	return map_get(rec(d, i), key);
-}
-
-static void expect_str(struct drv *d, unsigned i, const char *key, const char *want)
-{
-	const msgpack_object *o = get(d, i, key);
-	cr_assert_not_null(o, "record %u: no key %s", i, key);
-	cr_assert_eq(o->type, MSGPACK_OBJECT_STR, "key %s not a string", key);
-	cr_assert_eq(o->via.str.size, strlen(want), "key %s: %.*s != %s", key,
-		     (int)o->via.str.size, o->via.str.ptr, want);
-	cr_assert_arr_eq(o->via.str.ptr, want, strlen(want), "key %s: %.*s != %s", key,
-			 (int)o->via.str.size, o->via.str.ptr, want);
-}
-
-static void expect_bin(struct drv *d, unsigned i, const char *key, const void *want, size_t n)
-{
-	const msgpack_object *o = get(d, i, key);
-	cr_assert_not_null(o, "record %u: no key %s", i, key);
-	cr_assert_eq(o->type, MSGPACK_OBJECT_BIN);
-	cr_assert_eq(o->via.bin.size, n, "key %s: %u bytes, want %zu", key, o->via.bin.size, n);
-	if (n)
-		cr_assert_arr_eq(o->via.bin.ptr, want, n, "key %s differs", key);
-}
-
-static uint64_t get_uint(struct drv *d, unsigned i, const char *key)
-{
-	const msgpack_object *o = get(d, i, key);
-	cr_assert_not_null(o, "record %u: no key %s", i, key);
-	cr_assert_eq(o->type, MSGPACK_OBJECT_POSITIVE_INTEGER);
-	return o->via.u64;
-}
-
-static bool get_bool(struct drv *d, unsigned i, const char *key)
-{
-	const msgpack_object *o = get(d, i, key);
-	cr_assert_not_null(o, "record %u: no key %s", i, key);
-	cr_assert_eq(o->type, MSGPACK_OBJECT_BOOLEAN);
-	return o->via.boolean;
-}
-
-static void expect_absent(struct drv *d, unsigned i, const char *key)
-{
-	cr_assert_null(get(d, i, key), "record %u: key %s should be absent", i, key);
-}
-
-static uint64_t anomalies(struct drv *d)
-{
-	return d->ctx->eng->dissector_errors;
+	drv_open(d, &gcp_dissector_http, 80, o);
 }
 
 /* ---- compression helpers -------------------------------------------------- */
@@ -259,7 +78,7 @@ Test(http, probe)
 Test(http, get_200_content_length)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, GET1);
 	drv_s(&d, GCP_DIR_S2C, RESP1);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
@@ -293,7 +112,7 @@ Test(http, get_200_content_length)
 	cr_assert_arr_eq(p0->via.array.ptr[1].via.str.ptr, "example.com", 11);
 	cr_assert_eq(get(&d, 0, "resp_headers")->via.array.size, 3);
 	cr_assert_eq(anomalies(&d), 0);
-	drv_end(&d);
+	drv_fini(&d);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	drv_free(&d);
 }
@@ -301,7 +120,7 @@ Test(http, get_200_content_length)
 Test(http, pipelined_three_requests)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
 			       "HEAD /b HTTP/1.1\r\nHost: h\r\n\r\n"
 			       "GET /c HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -319,7 +138,7 @@ Test(http, pipelined_three_requests)
 	cr_assert_eq(get_uint(&d, 2, "status"), 404);
 	expect_bin(&d, 2, "resp_body", "CCC", 3);
 	cr_assert_eq(get_uint(&d, 2, "bytes_in"), strlen("GET /c HTTP/1.1\r\nHost: h\r\n\r\n"));
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -329,7 +148,7 @@ Test(http, pipeline_queue_overflow)
 {
 	struct drv d;
 	char req[64], resp[96];
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	for (int i = 0; i < 20; i++) {
 		snprintf(req, sizeof(req), "GET /%d HTTP/1.1\r\n\r\n", i);
 		drv_s(&d, GCP_DIR_C2S, req);
@@ -351,7 +170,7 @@ Test(http, pipeline_queue_overflow)
 		snprintf(want, sizeof(want), "%u", i);
 		expect_bin(&d, i, "resp_body", want, strlen(want));
 	}
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -370,7 +189,7 @@ static const char POST_RESP[] = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r
 Test(http, continue_100_chunked_post)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, POST_HDR);
 	drv_s(&d, GCP_DIR_S2C, CONT100);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0);
@@ -385,7 +204,7 @@ Test(http, continue_100_chunked_post)
 	cr_assert_eq(get_uint(&d, 0, "bytes_in"), strlen(POST_HDR) + strlen(POST_BODY));
 	cr_assert_eq(get_uint(&d, 0, "bytes_out"), strlen(CONT100) + strlen(POST_RESP));
 	cr_assert_eq(anomalies(&d), 0);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -398,7 +217,7 @@ static void compressed_case(int wbits, const char *ce)
 	size_t zn = zcompress(plain, sizeof(plain), z, sizeof(z), wbits);
 	size_t mn = resp_with(msg, sizeof(msg), ce, z, zn);
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /z HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
 	drv_feed(&d, GCP_DIR_S2C, msg, mn, 7);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
@@ -406,7 +225,7 @@ static void compressed_case(int wbits, const char *ce)
 	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), zn);
 	cr_assert_not(get_bool(&d, 0, "resp_body_truncated"));
 	cr_assert_eq(anomalies(&d), 0);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -440,11 +259,11 @@ Test(http, decompress_off_keeps_wire_bytes)
 	o.node_name = "test";
 	o.decompress = -1;
 	struct drv d;
-	drv_init(&d, &o);
+	http_open(&d, &o);
 	drv_s(&d, GCP_DIR_C2S, "GET / HTTP/1.1\r\n\r\n");
 	drv_feed(&d, GCP_DIR_S2C, msg, mn, 0);
 	expect_bin(&d, 0, "resp_body", z, zn);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -454,7 +273,7 @@ Test(http, body_cap_truncation)
 	o.node_name = "test";
 	o.body_cap = 16;
 	struct drv d;
-	drv_init(&d, &o);
+	http_open(&d, &o);
 	drv_s(&d, GCP_DIR_C2S, "POST /p HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789");
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n"
 			       "abcdefghijklmnopqrstuvwxyz0123456789ABCD");
@@ -463,7 +282,7 @@ Test(http, body_cap_truncation)
 	expect_bin(&d, 0, "resp_body", "abcdefghijklmnop", 16);
 	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
 	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 40);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -476,13 +295,13 @@ Test(http, gzip_bomb_capped)
 	size_t zn = zcompress(plain, pn, z, zcap, 31);
 	size_t mn = resp_with(msg, zcap + 256, "gzip", z, zn);
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /bomb HTTP/1.1\r\n\r\n");
 	drv_feed(&d, GCP_DIR_S2C, msg, mn, 1000);
 	expect_bin(&d, 0, "resp_body", plain, 4096);
 	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
 	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), zn);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 	free(plain);
 	free(z);
@@ -494,12 +313,12 @@ static void real_ip_case(const char *hdr, const char *want)
 	char req[512];
 	snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: h\r\n%s\r\n\r\n", hdr);
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, req);
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 204 No Content\r\n\r\n");
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_str(&d, 0, "real_ip", want);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -517,10 +336,10 @@ Test(http, real_ip)
 Test(http, request_without_response_at_fini)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, GET1);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0);
-	drv_end(&d);
+	drv_fini(&d);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_str(&d, 0, "url", "/index.html?q=1");
 	expect_absent(&d, 0, "status");
@@ -532,7 +351,7 @@ Test(http, request_without_response_at_fini)
 Test(http, response_without_request)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_S2C, RESP1);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	cr_assert_eq(get_uint(&d, 0, "status"), 200);
@@ -540,20 +359,20 @@ Test(http, response_without_request)
 	expect_absent(&d, 0, "method");
 	expect_absent(&d, 0, "url");
 	expect_absent(&d, 0, "bytes_in");
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
 Test(http, chunk_size_overflow)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET / HTTP/1.1\r\n\r\n");
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 			       "4\r\nabcd\r\n10000000000000000\r\nxxxx");
 	cr_assert_eq(d.status, GCP_PARSE_ERROR);
 	cr_assert_gt(anomalies(&d), 0);
-	drv_end(&d);
+	drv_fini(&d);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_bin(&d, 0, "resp_body", "abcd", 4);
 	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
@@ -563,7 +382,7 @@ Test(http, chunk_size_overflow)
 Test(http, header_block_cap)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET / HTTP/1.1\r\n");
 	char line[1024];
 	memset(line, 'a', sizeof(line));
@@ -574,14 +393,14 @@ Test(http, header_block_cap)
 		drv_feed(&d, GCP_DIR_C2S, line, sizeof(line), 0);
 	cr_assert_eq(d.status, GCP_PARSE_ERROR);
 	cr_assert_gt(anomalies(&d), 0);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
 Test(http, close_delimited_and_gap)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /1 HTTP/1.0\r\n\r\n");
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.0 200 OK\r\n\r\nfirst part ");
 	drv_gap(&d, GCP_DIR_S2C, 100);
@@ -593,14 +412,14 @@ Test(http, close_delimited_and_gap)
 	expect_bin(&d, 0, "resp_body", "first part ", 11);
 	cr_assert(get_bool(&d, 0, "resp_body_truncated"));
 	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 11 + 100 + 9);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
 Test(http, gap_in_length_body)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /g HTTP/1.1\r\n\r\nGET /h HTTP/1.1\r\n\r\n");
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nhello");
 	drv_gap(&d, GCP_DIR_S2C, 10);
@@ -612,14 +431,14 @@ Test(http, gap_in_length_body)
 	cr_assert_eq(get_uint(&d, 0, "resp_body_len"), 20);
 	expect_str(&d, 1, "url", "/h");
 	expect_bin(&d, 1, "resp_body", "ok", 2);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
 Test(http, gap_in_headers_resyncs)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /lost HTTP/1.1\r\nHo");
 	drv_gap(&d, GCP_DIR_C2S, 50);
 	drv_s(&d, GCP_DIR_C2S, "garbage tail\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -627,7 +446,7 @@ Test(http, gap_in_headers_resyncs)
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_str(&d, 0, "url", "/next");
 	cr_assert_eq(get_uint(&d, 0, "status"), 200);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -651,7 +470,7 @@ Test(http, gap_then_start_line_mid_line)
 					"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 	for (size_t step = 0; step < 2; step++) {
 		struct drv d;
-		drv_init(&d, NULL);
+		http_open(&d, NULL);
 		drv_s(&d, GCP_DIR_C2S, "POST /up HTTP/1.1\r\nHost: h\r\nContent-Le");
 		drv_gap(&d, GCP_DIR_C2S, 20);
 		drv_feed(&d, GCP_DIR_C2S, req_tail, sizeof(req_tail) - 1, step);
@@ -663,7 +482,7 @@ Test(http, gap_then_start_line_mid_line)
 		expect_str(&d, 0, "url", "/next");
 		cr_assert_eq(get_uint(&d, 0, "status"), 404);
 		cr_assert_eq(resyncs(&d), 2);
-		drv_end(&d);
+		drv_fini(&d);
 		drv_free(&d);
 	}
 }
@@ -673,14 +492,14 @@ Test(http, gap_then_start_line_mid_line)
 Test(http, gap_tail_of_lost_line_not_a_request)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "GET /a/very/long/p");
 	drv_gap(&d, GCP_DIR_C2S, 5);
 	drv_s(&d, GCP_DIR_C2S, "ath HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	drv_fin(&d, GCP_DIR_C2S);
 	drv_fin(&d, GCP_DIR_S2C);
-	drv_end(&d);
+	drv_fini(&d);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_str(&d, 0, "method", "GET");
 	expect_str(&d, 0, "url", "/b");
@@ -692,7 +511,7 @@ Test(http, gap_tail_of_lost_line_not_a_request)
 Test(http, connect_tunnel_done)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
 			       "\x16\x03\x01\x02\x00");
 	cr_assert_eq(d.status, GCP_PARSE_OK);
@@ -701,14 +520,14 @@ Test(http, connect_tunnel_done)
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_str(&d, 0, "method", "CONNECT");
 	expect_str(&d, 0, "url", "example.com:443");
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
 Test(http, obs_fold_and_lenient_lines)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, "\r\nGET /f HTTP/1.1\nHost: h\nX-Long: a\n  b\n\n");
 	drv_s(&d, GCP_DIR_S2C, "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n");
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
@@ -717,7 +536,7 @@ Test(http, obs_fold_and_lenient_lines)
 	const msgpack_object *v = &rh->via.array.ptr[1].via.array.ptr[1];
 	cr_assert_eq(v->via.str.size, 3);
 	cr_assert_arr_eq(v->via.str.ptr, "a b", 3);
-	drv_end(&d);
+	drv_fini(&d);
 	drv_free(&d);
 }
 
@@ -757,34 +576,12 @@ static void replay(struct drv *d, size_t step)
 	uint8_t z[256];
 	char gz[512];
 	unsigned n = conversation(s, z, sizeof(z), gz, sizeof(gz));
-	drv_init(d, NULL);
+	http_open(d, NULL);
 	for (unsigned i = 0; i < n; i++)
 		drv_feed(d, s[i].dir, s[i].p, s[i].n, step);
 	drv_fin(d, GCP_DIR_S2C);
 	drv_fin(d, GCP_DIR_C2S);
-	drv_end(d);
-}
-
-/* Records equal except ingest_ts (wall clock). */
-static void expect_same_records(struct drv *a, struct drv *b)
-{
-	unsigned n = gcp_test_dctx_nrecords(a->ctx);
-	cr_assert_eq(n, gcp_test_dctx_nrecords(b->ctx));
-	for (unsigned i = 0; i < n; i++) {
-		msgpack_object ma = *rec(a, i), mb = *rec(b, i);
-		cr_assert_eq(ma.via.map.size, mb.via.map.size, "record %u: key count", i);
-		for (uint32_t k = 0; k < ma.via.map.size; k++) {
-			const msgpack_object *key = &ma.via.map.ptr[k].key;
-			char name[64];
-			snprintf(name, sizeof(name), "%.*s", (int)key->via.str.size, key->via.str.ptr);
-			if (strcmp(name, "ingest_ts") == 0)
-				continue;
-			const msgpack_object *vb = map_get(&mb, name);
-			cr_assert_not_null(vb, "record %u: %s missing", i, name);
-			cr_assert(msgpack_object_equal(ma.via.map.ptr[k].val, *vb),
-				  "record %u: %s differs", i, name);
-		}
-	}
+	drv_fini(d);
 }
 
 Test(http, byte_at_a_time_matches_one_shot)
@@ -828,12 +625,12 @@ Test(http, probe_malformed_request_lines)
 /* One flow: request bytes, then the response; returns records made. */
 static unsigned one_flow(struct drv *d, const char *req, const char *resp, size_t step)
 {
-	drv_init(d, NULL);
+	http_open(d, NULL);
 	drv_feed(d, GCP_DIR_C2S, req, strlen(req), step);
 	drv_feed(d, GCP_DIR_S2C, resp, strlen(resp), step);
 	drv_fin(d, GCP_DIR_C2S);
 	drv_fin(d, GCP_DIR_S2C);
-	drv_end(d);
+	drv_fini(d);
 	return gcp_test_dctx_nrecords(d->ctx);
 }
 
@@ -940,13 +737,13 @@ static void h2_feed(size_t step)
 {
 	static const uint8_t settings[] = { 0, 0, 0, 4, 0, 0, 0, 0, 0 }; /* empty SETTINGS */
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_feed(&d, GCP_DIR_C2S, H2_PREFACE, strlen(H2_PREFACE), step);
 	drv_feed(&d, GCP_DIR_C2S, settings, sizeof(settings), step);
 	cr_assert_eq(d.status, GCP_PARSE_DONE, "step %zu", step);
 	drv_feed(&d, GCP_DIR_S2C, settings, sizeof(settings), step);
 	cr_assert_eq(d.status, GCP_PARSE_DONE);
-	drv_end(&d);
+	drv_fini(&d);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 0, "step %zu", step);
 	cr_assert_eq(anomalies(&d), 0);
 	drv_free(&d);
@@ -962,12 +759,12 @@ Test(http, h2_preface_parse_done)
 Test(http, h2_preface_after_http1_keeps_earlier_tx)
 {
 	struct drv d;
-	drv_init(&d, NULL);
+	http_open(&d, NULL);
 	drv_s(&d, GCP_DIR_C2S, GET1);
 	drv_s(&d, GCP_DIR_S2C, RESP1);
 	drv_s(&d, GCP_DIR_C2S, H2_PREFACE);
 	cr_assert_eq(d.status, GCP_PARSE_DONE);
-	drv_end(&d);
+	drv_fini(&d);
 	cr_assert_eq(gcp_test_dctx_nrecords(d.ctx), 1);
 	expect_str(&d, 0, "method", "GET");
 	drv_free(&d);

@@ -2,7 +2,7 @@
 /* IMAP dissector tests: LOGIN atom/quoted/literal, AUTHENTICATE PLAIN
  * (continuation and SASL-IR), STARTTLS accepted/refused, server literals,
  * implicit TLS on 993 through the TLS dissector, byte-at-a-time. */
-#include "mail_drv.h"
+#include "stream_drv.h"
 #include "tls_vectors.h"
 
 extern const struct gcp_dissector gcp_dissector_imap;

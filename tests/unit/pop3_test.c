@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* POP3 dissector tests: USER, APOP, AUTH PLAIN continuation, STLS
  * accepted/refused, multi-line bodies, pipelining, byte-at-a-time. */
-#include "mail_drv.h"
+#include "stream_drv.h"
 
 extern const struct gcp_dissector gcp_dissector_pop3;
 #define POP3 (&gcp_dissector_pop3)

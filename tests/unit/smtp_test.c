@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* SMTP dissector tests: AUTH LOGIN/PLAIN decoding, pipelining, DATA
  * headers with folding, BDAT, STARTTLS accepted/refused, byte-at-a-time. */
-#include "mail_drv.h"
+#include "stream_drv.h"
 
 extern const struct gcp_dissector gcp_dissector_smtp;
 #define SMTP (&gcp_dissector_smtp)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Test driver for the mail dissectors: feeds one dissector the way the
- * engine does (unconsumed bytes kept and offered again, exact-size
- * buffers) and reads its mail records back. */
-#ifndef GCP_TEST_MAIL_DRV_H
-#define GCP_TEST_MAIL_DRV_H
+/* Test driver for the stream (TCP) dissectors: feeds one dissector the
+ * way the engine does (unconsumed bytes kept and offered again,
+ * exact-size buffers, FIN and gap flags) over a test context made with
+ * the given engine options, and reads its records back. */
+#ifndef GCP_TEST_STREAM_DRV_H
+#define GCP_TEST_STREAM_DRV_H
 
 #include <criterion/criterion.h>
 #include <msgpack.h>
@@ -35,21 +36,30 @@ struct step {
 #define C2S GCP_DIR_C2S
 #define S2C GCP_DIR_S2C
 
-static inline void drv_init(struct drv *d, const struct gcp_dissector *dis, uint16_t sport)
+/* A flow 10.0.0.1:40000 -> 10.0.0.2:sport for dis; o NULL: the default
+ * engine options with node name "test" and 16 flows. */
+static inline void drv_open(struct drv *d, const struct gcp_dissector *dis, uint16_t sport,
+			    const struct gcp_engine_opts *o)
 {
-	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
+	struct gcp_engine_opts def = GCP_ENGINE_OPTS_INIT;
 
 	memset(d, 0, sizeof(*d));
-	o.node_name = "test";
-	o.max_flows = 16;
+	def.node_name = "test";
+	def.max_flows = 16;
 	d->dis = dis;
-	d->ctx = gcp_test_dctx_new(&o, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2", sport);
+	d->ctx = gcp_test_dctx_new(o ? o : &def, IPPROTO_TCP, "10.0.0.1", 40000, "10.0.0.2",
+				   sport);
 	cr_assert_not_null(d->ctx);
 	gcp_test_dctx_set_now(d->ctx, 1700000000000000000ull);
 	d->st = calloc(1, dis->state_size);
 	cr_assert_not_null(d->st);
 	if (dis->init)
 		dis->init(d->st, d->ctx);
+}
+
+static inline void drv_init(struct drv *d, const struct gcp_dissector *dis, uint16_t sport)
+{
+	drv_open(d, dis, sport, NULL);
 }
 
 /* One parse call over pending + new bytes, in an exact-size buffer. */
@@ -104,17 +114,30 @@ static inline void drv_gap(struct drv *d, int dir, uint32_t len)
 	d->status = d->dis->parse(d->st, d->ctx, dir, NULL, len, GCP_PF_GAP).status;
 }
 
-/* Flow end: FIN both ways, then fini; every pool block must be back. */
-static inline void drv_end(struct drv *d)
+/* One direction's FIN. */
+static inline void drv_fin(struct drv *d, int dir)
 {
-	drv_call(d, C2S, NULL, 0, GCP_PF_FIN);
-	drv_call(d, S2C, NULL, 0, GCP_PF_FIN);
+	drv_call(d, dir, NULL, 0, GCP_PF_FIN);
+}
+
+/* The dissector's fini (no FIN first); every pool block must be back. */
+static inline void drv_fini(struct drv *d)
+{
 	d->dis->fini(d->st, d->ctx);
-	cr_assert_eq(d->ctx->eng->pool.used, 0, "pool blocks leaked");
+	cr_assert_eq(d->ctx->eng->pool.used, 0, "pool blocks leaked: %llu bytes",
+		     (unsigned long long)d->ctx->eng->pool.used);
 	free(d->st);
 	d->st = NULL;
 	for (int i = 0; i < 2; i++)
 		free(d->pend[i]);
+}
+
+/* Flow end: FIN both ways, then fini. */
+static inline void drv_end(struct drv *d)
+{
+	drv_fin(d, C2S);
+	drv_fin(d, S2C);
+	drv_fini(d);
 }
 
 static inline void drv_free(struct drv *d)
@@ -201,6 +224,28 @@ static inline uint64_t get_uint(struct drv *d, unsigned i, const char *key)
 	return o->via.u64;
 }
 
+static inline bool get_bool(struct drv *d, unsigned i, const char *key)
+{
+	const msgpack_object *o = get(d, i, key);
+
+	cr_assert_not_null(o, "record %u: no key %s", i, key);
+	cr_assert_eq(o->type, MSGPACK_OBJECT_BOOLEAN);
+	return o->via.boolean;
+}
+
+/* A binary key holds exactly the n bytes at want. */
+static inline void expect_bin(struct drv *d, unsigned i, const char *key, const void *want,
+			      size_t n)
+{
+	const msgpack_object *o = get(d, i, key);
+
+	cr_assert_not_null(o, "record %u: no key %s", i, key);
+	cr_assert_eq(o->type, MSGPACK_OBJECT_BIN);
+	cr_assert_eq(o->via.bin.size, n, "key %s: %u bytes, want %zu", key, o->via.bin.size, n);
+	if (n)
+		cr_assert_arr_eq(o->via.bin.ptr, want, n, "key %s differs", key);
+}
+
 /* The array key holds exactly the strings in want (NULL-terminated). */
 static inline void expect_strs(struct drv *d, unsigned i, const char *key,
 			       const char *const *want)
@@ -277,4 +322,4 @@ static inline void expect_piecewise_same(const struct gcp_dissector *dis, uint16
 	drv_free(&one);
 }
 
-#endif /* GCP_TEST_MAIL_DRV_H */
+#endif /* GCP_TEST_STREAM_DRV_H */
