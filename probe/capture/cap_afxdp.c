@@ -226,7 +226,26 @@ static int bpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 /* -1 when IF has no gcprobe xdp tap (the usual case: libxdp loads its own program). */
 static int tap_xsks_fd = -1;
 
+static int try_socket_once(struct axq *q, const char *ifname, uint32_t xdp_flags,
+			   uint16_t bind_flags);
+
+/*
+ * A socket that just closed on this queue (a probe restarted at once) is
+ * torn down by the kernel after a grace period; until then binding says
+ * EBUSY. Wait for it a little (up to 2 s) rather than fail the start.
+ */
 static int try_socket(struct axq *q, const char *ifname, uint32_t xdp_flags, uint16_t bind_flags)
+{
+	int rc;
+
+	for (int tries = 0; (rc = try_socket_once(q, ifname, xdp_flags, bind_flags)) == -EBUSY &&
+			    tries < 20; tries++)
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	return rc;
+}
+
+static int try_socket_once(struct axq *q, const char *ifname, uint32_t xdp_flags,
+			   uint16_t bind_flags)
 {
 	struct xsk_socket_config cfg = {
 		.rx_size = q->nframes < AX_RX_MAX ? q->nframes : AX_RX_MAX,
