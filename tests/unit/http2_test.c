@@ -573,14 +573,9 @@ Test(http2, websocket_101_not_h2)
 Test(http2, engine_prior_knowledge_any_port)
 {
 	struct sink s = { 0 };
-	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
-	struct gcp_engine *e;
+	struct gcp_engine *e = conv_engine(&s);
 	struct conv cv;
 	struct conn c;
-	o.node_name = "test";
-	o.max_flows = 64;
-	cr_assert_eq(gcp_engine_create(&o, &e), 0);
-	cr_assert_eq(gcp_engine_subscribe(e, GCP_REC_ALL, keep, &s), 0);
 	simple_exchange(&cv);
 	conn_open(&c, e, 2, 5555);
 	seg(&c, 1, PSH | ACK, cv.s2c.b, 15); /* the server's SETTINGS first */
