@@ -362,11 +362,8 @@ static bool hp_literal(struct hpack *hp, struct gcp_cur *c, uint8_t first, unsig
 	} else if (!hp_string(c, dst, room, nlen)) {
 		return false;
 	}
-	if (*nlen > room)
-		room = 0;
-	else
-		room -= *nlen;
-	return hp_string(c, dst + *nlen, room, vlen);
+	uint32_t k = *nlen < room ? *nlen : room; /* a name past the room wrote only room bytes */
+	return hp_string(c, dst + k, room - k, vlen);
 }
 
 /* Listed when it fits the list; the work space is reused otherwise. */

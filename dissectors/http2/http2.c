@@ -102,10 +102,9 @@ static struct h2_stream *stream_find(struct h2_state *st, uint32_t id)
 }
 
 /* The stream is over (both ends, reset, GOAWAY or flow end): its record. */
-static void stream_finish(struct h2_state *st, struct gcp_dissect_ctx *ctx, struct h2_stream *s)
+static void stream_finish(struct gcp_dissect_ctx *ctx, struct h2_stream *s)
 {
 	struct http_tx *tx = s->tx;
-	(void)st;
 	if (tx) {
 		for (int i = 0; i < 2; i++) {
 			struct http_msg *m = &tx->m[i];
@@ -133,7 +132,7 @@ static struct h2_stream *stream_new(struct h2_state *st, struct gcp_dissect_ctx 
 		for (unsigned i = 1; i < H2_MAX_STREAMS; i++)
 			if (st->s[i].tx && (!s->tx || st->s[i].tx->seq < s->tx->seq))
 				s = &st->s[i];
-		stream_finish(st, ctx, s);
+		stream_finish(ctx, s);
 	}
 	s->id = id;
 	if (st->want)
@@ -141,14 +140,13 @@ static struct h2_stream *stream_new(struct h2_state *st, struct gcp_dissect_ctx 
 	return s;
 }
 
-static void stream_end(struct h2_state *st, struct gcp_dissect_ctx *ctx, struct h2_stream *s,
-		       int dir)
+static void stream_end(struct gcp_dissect_ctx *ctx, struct h2_stream *s, int dir)
 {
 	s->end[dir] = true;
 	if (s->tx && s->tx->m[dir].seen)
 		gcp_http_msg_end(ctx, &s->tx->m[dir]);
 	if (s->end[0] && s->end[1])
-		stream_finish(st, ctx, s);
+		stream_finish(ctx, s);
 }
 
 static void tx_bytes(struct h2_stream *s, int dir, uint64_t n)
@@ -332,11 +330,11 @@ static void header_sequence(struct h2_state *st, struct gcp_dissect_ctx *ctx, in
 	if (push && promised && !stream_find(st, promised)) {
 		struct h2_stream *ps = stream_new(st, ctx, promised);
 		apply_block(st, ctx, ps, GCP_DIR_C2S, h, false);
-		stream_end(st, ctx, ps, GCP_DIR_C2S); /* 8.4: a pushed request has no body */
+		stream_end(ctx, ps, GCP_DIR_C2S); /* 8.4: a pushed request has no body */
 	} else if (s && !push) {
 		apply_block(st, ctx, s, dir, h, h && b.has_status);
 		if (fh.flags & H2F_END_STREAM)
-			stream_end(st, ctx, s, dir);
+			stream_end(ctx, s, dir);
 	}
 	if (out)
 		gcp_dctx_free(ctx, out, H2_OUT_CAP);
@@ -424,7 +422,7 @@ static void frame_end(struct h2_state *st, struct gcp_dissect_ctx *ctx, int dir)
 	struct h2_dir *d = &st->d[dir];
 	struct h2_stream *s = d->type == H2_DATA ? stream_find(st, d->sid) : NULL;
 	if (s && (d->flags & H2F_END_STREAM))
-		stream_end(st, ctx, s, dir);
+		stream_end(ctx, s, dir);
 	d->type = H2_SKIP;
 }
 
@@ -456,7 +454,7 @@ static void on_goaway(struct h2_state *st, struct gcp_dissect_ctx *ctx, int dir,
 		 * server sends it, even (pushed) ones when the client does */
 		bool peer = dir == GCP_DIR_S2C ? (s->id & 1) : !(s->id & 1);
 		if (s->id && peer && s->id > last)
-			stream_finish(st, ctx, s);
+			stream_finish(ctx, s);
 	}
 }
 
@@ -469,7 +467,7 @@ static void control_frame(struct h2_state *st, struct gcp_dissect_ctx *ctx, int 
 		if (fh->len != 4)
 			gcp_dctx_anomaly(ctx);
 		else if (s)
-			stream_finish(st, ctx, s);
+			stream_finish(ctx, s);
 		break;
 	}
 	case H2_GOAWAY: /* 6.8 */
@@ -587,7 +585,7 @@ void gcp_h2_upgraded(void *state, struct gcp_dissect_ctx *ctx, struct http_head 
 	}
 	if (req)
 		gcp_dctx_free(ctx, req, req->size);
-	stream_end(st, ctx, s, GCP_DIR_C2S);
+	stream_end(ctx, s, GCP_DIR_C2S);
 }
 
 static void dir_dead(struct h2_state *st, struct gcp_dissect_ctx *ctx, int dir)
@@ -640,7 +638,7 @@ static void h2_finish_all(struct h2_state *st, struct gcp_dissect_ctx *ctx)
 {
 	for (unsigned i = 0; i < H2_MAX_STREAMS; i++)
 		if (st->s[i].id)
-			stream_finish(st, ctx, &st->s[i]);
+			stream_finish(ctx, &st->s[i]);
 }
 
 static struct gcp_parse_result h2_parse(void *state, struct gcp_dissect_ctx *ctx, int dir,

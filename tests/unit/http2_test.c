@@ -249,7 +249,7 @@ Test(http2, concurrent_streams_pair_by_id)
 	for (int k = 9; k >= 1; k -= 2) {
 		uint32_t sid = (uint32_t)k;
 		struct buf blk = { .n = 0 };
-		char st[8], body[8];
+		char st[16], body[16];
 		snprintf(st, sizeof(st), "%u", 200 + sid);
 		snprintf(body, sizeof(body), "b%u", sid);
 		lit(&blk, ":status", st);
@@ -261,7 +261,7 @@ Test(http2, concurrent_streams_pair_by_id)
 	play(&d, &cv, 0);
 	cr_assert_eq(nrec(&d), 5);
 	for (uint32_t sid = 1; sid <= 9; sid += 2) {
-		char path[16], body[8];
+		char path[16], body[16];
 		snprintf(path, sizeof(path), "/s%u", sid);
 		snprintf(body, sizeof(body), "b%u", sid);
 		unsigned i = by_url(&d, path);
