@@ -375,16 +375,22 @@ TLS_FIELDS = ["frame.protocols", "tcp.stream",
               "tls.handshake.extensions_alpn_str"]
 
 
-def https_records(path, extra):
+def tshark_rows(path, fields, dfilter, extra):
+    """One dict per packet matching dfilter: every occurrence of a field,
+    joined by |."""
     args = ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
-            "-E", "aggregator=|", "-Y", "tcp && tls.handshake.type == 1"]
-    for f in TLS_FIELDS:
+            "-E", "aggregator=|", "-Y", dfilter]
+    for f in fields:
         args += ["-e", f]
-    seen = {}
     for line in tshark(path, args + extra).splitlines():
         cols = line.split("\t")
-        cols += [""] * (len(TLS_FIELDS) - len(cols))
-        row = dict(zip(TLS_FIELDS, cols))
+        cols += [""] * (len(fields) - len(cols))
+        yield dict(zip(fields, cols))
+
+
+def https_records(path, extra):
+    seen = {}
+    for row in tshark_rows(path, TLS_FIELDS, "tcp && tls.handshake.type == 1", extra):
         if innermost_ip(row["frame.protocols"]) is None:
             continue
         stream = row["tcp.stream"].split("|")[0]
@@ -538,15 +544,8 @@ QUIC_FIELDS = ["udp.stream", "quic.version", "tls.handshake.extensions_server_na
 
 
 def quic_records(path, extra):
-    args = ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
-            "-E", "aggregator=|", "-Y", "quic && tls.handshake.type == 1"]
-    for f in QUIC_FIELDS:
-        args += ["-e", f]
     seen = {}
-    for line in tshark(path, args + extra).splitlines():
-        cols = line.split("\t")
-        cols += [""] * (len(QUIC_FIELDS) - len(cols))
-        row = dict(zip(QUIC_FIELDS, cols))
+    for row in tshark_rows(path, QUIC_FIELDS, "quic && tls.handshake.type == 1", extra):
         stream = row["udp.stream"].split("|")[0]
         if stream in seen:
             continue
