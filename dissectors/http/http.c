@@ -8,21 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "dissect.h"
+#include "http_int.h"
+#include "../http2/http2.h"
 
-#define HTTP_HDR_CAP (32u * 1024)   /* header block or trailer section */
 #define HTTP_LINE_CAP 4096u         /* chunk-size line with extensions */
 #define HTTP_MAX_TX 16              /* outstanding transactions per flow */
-#define HTTP_MAX_FIELDS 128         /* header fields kept per message */
-#define HTTP_BODY_CAP_DEFAULT 4096u
 #define HTTP_CONNECT_HOLD (32u * 1024) /* c2s bytes held while CONNECT waits */
 #define HTTP_MK_RING 64             /* method kinds remembered per request */
 #define HTTP_PROBE_SCAN 4096u
 
 enum http_mkind { MK_OTHER = 0, MK_HEAD, MK_CONNECT };
-enum http_coding { CE_NONE = 0, CE_GZIP, CE_DEFLATE, CE_OTHER };
 enum http_body { B_NONE, B_LEN, B_CHUNKED, B_CLOSE, B_TUNNEL };
 
 enum http_phase {
@@ -38,61 +34,7 @@ enum http_phase {
 	P_RESYNC_GAP,   /* lost framing wherever a gap left us (maybe mid-line) */
 };
 
-enum http_step { S_CONT, S_MORE, S_ERR, S_DONE };
-enum http_zstate { ZS_IDLE = 0, ZS_RUN, ZS_OFF };
-
-struct http_span {
-	uint16_t off, len;
-};
-
-/* One field line as offsets into its header block (block <= 32 KiB). */
-struct http_fline {
-	struct http_span name, value;
-};
-
-/* Header block of one message, parsed in place (views). */
-struct http_hdr {
-	const uint8_t *base;
-	uint32_t len;
-	struct http_span sl[3]; /* method target version | version status reason */
-	uint16_t nf;
-	bool folded;
-	struct http_fline f[HTTP_MAX_FIELDS];
-	uint64_t clen;
-	bool has_clen, bad_clen, te, chunked;
-	uint8_t coding;
-	uint16_t status;
-};
-
-/* Stored copy of a header block for the record. */
-struct http_head {
-	uint32_t size;
-	uint16_t nf;
-	struct http_span sl[3];
-	struct http_fline f[]; /* nf entries, then the raw block */
-};
-
-/* One message (request or response) of a transaction. */
-struct http_msg {
-	struct http_head *head;
-	uint8_t *buf;
-	uint32_t cap, blen;
-	uint64_t wire_len;   /* body after de-chunking, before decoding */
-	bool seen, done, truncated, stop, lost;
-	uint8_t coding;      /* decoded when != CE_NONE */
-	uint8_t zst;         /* enum http_zstate */
-	uint8_t nstash;
-	uint8_t stash[2];
-	z_stream z;
-};
-
-struct http_tx {
-	uint64_t seq;
-	uint64_t ts;
-	uint64_t bytes[2];
-	uint16_t status;
-	struct http_msg m[2]; /* [GCP_DIR_C2S] request, [GCP_DIR_S2C] response */
-};
+enum http_step { S_CONT, S_MORE, S_ERR, S_DONE, S_H2 /* upgraded to HTTP/2 */ };
 
 struct http_dir {
 	uint8_t phase;
@@ -109,37 +51,17 @@ struct http_state {
 	uint8_t qhead, qlen;
 	uint8_t mk[HTTP_MK_RING];
 	uint64_t req_seq, resp_seq;
-	uint32_t body_cap;
-	bool decompress, connect_wait, done, failed;
+	struct http_cfg cfg;
+	uint64_t h2c_seq;    /* 1 + the request that asked for h2c; 0: none */
+	void *h2;            /* HTTP/2 state after an h2c upgrade (pool) */
+	bool connect_wait, done, failed;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static inline uint8_t lc(uint8_t c)
-{
-	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-static bool eq_ci(const uint8_t *p, size_t n, const char *s)
-{
-	size_t k = strlen(s);
-	if (n != k)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lc(p[i]) != (uint8_t)s[i])
-			return false;
-	return true;
-}
-
-static inline bool is_ows(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static inline bool is_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
+#define is_ows http_is_ows
+#define is_digit http_is_digit
+#define trim http_trim
 
 /* RFC 9110 5.6.2 tchar. */
 static bool is_tchar(uint8_t c)
@@ -147,16 +69,6 @@ static bool is_tchar(uint8_t c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
 		return true;
 	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static void trim(const uint8_t **p, size_t *n)
-{
-	while (*n && is_ows(**p)) {
-		(*p)++;
-		(*n)--;
-	}
-	while (*n && is_ows((*p)[*n - 1]))
-		(*n)--;
 }
 
 static struct http_dir *dir_of(struct http_state *st, int dir)
@@ -189,7 +101,8 @@ static enum gcp_probe_result probe_response(const uint8_t *p, uint32_t n)
 }
 
 /* RFC 9113 3.4: the HTTP/2 connection preface starts with this line
- * (cleartext h2c with prior knowledge); we do not dissect HTTP/2. */
+ * (cleartext h2c with prior knowledge): the http2 dissector's, unless
+ * this connection was upgraded (RFC 7540 3.2), then we hand over. */
 static const char h2_preface[] = "PRI * HTTP/2.0";
 #define H2_PREFACE_LEN (sizeof(h2_preface) - 1)
 
@@ -370,82 +283,6 @@ static bool parse_status_line(struct http_hdr *h, const uint8_t *p, size_t n)
 	return true;
 }
 
-/* Content-Length = 1*DIGIT; a list of identical values is accepted
- * (RFC 9110 8.6, RFC 9112 6.3 item 5). */
-static bool parse_clen(const uint8_t *p, size_t n, uint64_t *out)
-{
-	uint64_t v = 0, first = 0;
-	bool have = false, any = false, ended = false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		if (is_digit(c)) {
-			if (ended || v > (UINT64_C(1) << 60))
-				return false;
-			v = v * 10 + (uint64_t)(c - '0');
-			have = true;
-		} else if (c == ',') {
-			if (!have || (any && v != first))
-				return false;
-			first = v;
-			any = true;
-			v = 0;
-			have = ended = false;
-		} else if (is_ows(c)) {
-			ended = have;
-		} else {
-			return false;
-		}
-	}
-	if (!have || (any && v != first))
-		return false;
-	*out = v;
-	return true;
-}
-
-static uint8_t parse_coding(const uint8_t *p, size_t n)
-{
-	trim(&p, &n);
-	if (n == 0 || eq_ci(p, n, "identity"))
-		return CE_NONE;
-	if (eq_ci(p, n, "gzip") || eq_ci(p, n, "x-gzip"))
-		return CE_GZIP;
-	if (eq_ci(p, n, "deflate"))
-		return CE_DEFLATE;
-	return CE_OTHER; /* br, zstd, lists: kept as is */
-}
-
-/* RFC 9112 6.1: chunked must be the final transfer coding. */
-static bool final_chunked(const uint8_t *p, size_t n)
-{
-	const uint8_t *c = p + n;
-	while (c > p && c[-1] != ',')
-		c--;
-	size_t k = (size_t)(p + n - c);
-	trim(&c, &k);
-	return eq_ci(c, k, "chunked");
-}
-
-static void framing_field(struct gcp_dissect_ctx *ctx, struct http_hdr *h,
-			  const uint8_t *name, size_t nn, const uint8_t *v, size_t vn)
-{
-	if (eq_ci(name, nn, "content-length")) {
-		uint64_t cl = 0;
-		if (!parse_clen(v, vn, &cl) || (h->has_clen && cl != h->clen)) {
-			h->bad_clen = true;
-			gcp_dctx_anomaly(ctx);
-		} else {
-			h->clen = cl;
-		}
-		h->has_clen = true;
-	} else if (eq_ci(name, nn, "transfer-encoding")) {
-		h->te = true;
-		h->chunked = final_chunked(v, vn);
-	} else if (eq_ci(name, nn, "content-encoding")) {
-		uint8_t c = parse_coding(v, vn);
-		h->coding = (h->coding != CE_NONE && c != CE_NONE) ? CE_OTHER : (c ? c : h->coding);
-	}
-}
-
 /* obs-fold (RFC 9112 5.2): the line continues the previous value. */
 static void fold_line(struct gcp_dissect_ctx *ctx, struct http_hdr *h, const uint8_t *p, size_t n)
 {
@@ -483,14 +320,7 @@ static void field_line(struct gcp_dissect_ctx *ctx, struct http_hdr *h, const ui
 	const uint8_t *v = colon + 1;
 	size_t vn = n - (size_t)(v - p);
 	trim(&v, &vn);
-	framing_field(ctx, h, p, nn, v, vn);
-	if (h->nf == HTTP_MAX_FIELDS) {
-		gcp_dctx_anomaly(ctx);
-		return;
-	}
-	h->f[h->nf].name = span(h->base, p, nn);
-	h->f[h->nf].value = span(h->base, v, vn);
-	h->nf++;
+	gcp_http_hdr_add(ctx, h, p, nn, v, vn);
 }
 
 /* Parse a complete header block; false when the start line is invalid. */
@@ -519,235 +349,22 @@ static bool parse_block(struct gcp_dissect_ctx *ctx, struct http_hdr *h, int dir
 	return true;
 }
 
-/* ---- inflate (zlib, allocations from the engine pool) ----------------- */
-
-#define ZHDR 16u
-
-static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
-{
-	size_t n = (size_t)items * size + ZHDR;
-	uint8_t *p = gcp_dctx_alloc(opaque, n);
-	if (!p)
-		return Z_NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + ZHDR;
-}
-
-static void z_free(voidpf opaque, voidpf ptr)
-{
-	if (!ptr)
-		return;
-	uint8_t *p = (uint8_t *)ptr - ZHDR;
-	size_t n;
-	memcpy(&n, p, sizeof(n));
-	gcp_dctx_free(opaque, p, n);
-}
-
-static void zs_stop(struct gcp_dissect_ctx *ctx, struct http_msg *m)
-{
-	if (m->zst == ZS_RUN) {
-		m->z.opaque = ctx;
-		inflateEnd(&m->z);
-	}
-	m->zst = ZS_OFF;
-}
-
-static bool body_buf(struct http_state *st, struct gcp_dissect_ctx *ctx, struct http_msg *m)
-{
-	if (m->buf)
-		return true;
-	m->buf = gcp_dctx_alloc(ctx, st->body_cap);
-	if (!m->buf) {
-		gcp_dctx_anomaly(ctx);
-		m->truncated = m->stop = true;
-		return false;
-	}
-	m->cap = st->body_cap;
-	return true;
-}
-
-/* Inflate into the body buffer; stop once it is full and more output
- * exists (bounded work whatever the compression ratio). */
-static void zs_feed(struct gcp_dissect_ctx *ctx, struct http_msg *m, const uint8_t *p, uint32_t n)
-{
-	z_stream *z = &m->z;
-	z->opaque = ctx;
-	z->next_in = (Bytef *)(uintptr_t)p;
-	z->avail_in = n;
-	for (int guard = 0; guard < 64; guard++) {
-		uint8_t one;
-		bool full = m->blen == m->cap;
-		z->next_out = full ? &one : m->buf + m->blen;
-		z->avail_out = full ? 1 : m->cap - m->blen;
-		int ret = inflate(z, Z_NO_FLUSH);
-		if (full && z->avail_out == 0) {
-			m->truncated = true;
-			break;
-		}
-		if (!full)
-			m->blen = m->cap - z->avail_out;
-		if (ret == Z_STREAM_END)
-			break;
-		if (ret == Z_BUF_ERROR)
-			return;
-		if (ret != Z_OK) {
-			gcp_dctx_anomaly(ctx);
-			m->truncated = true;
-			break;
-		}
-		if (z->avail_in == 0 && z->avail_out > 0)
-			return;
-	}
-	zs_stop(ctx, m);
-}
-
-/* zlib header check (RFC 1950 2.2): CM 8 and FCHECK. */
-static bool zlib_header(const uint8_t *h)
-{
-	return (h[0] & 0x0f) == 8 && (h[0] >> 4) <= 7 && ((h[0] << 8) | h[1]) % 31 == 0;
-}
-
-/* gzip: zlib auto-detects gzip/zlib. deflate: servers send zlib-wrapped
- * (RFC 9110 8.4.1.2) or raw deflate; look at two bytes to tell. */
-static bool zs_start(struct gcp_dissect_ctx *ctx, struct http_msg *m, const uint8_t **p, uint32_t *n)
-{
-	int wbits = 15 + 32;
-	if (m->coding == CE_DEFLATE) {
-		while (m->nstash < 2 && *n) {
-			m->stash[m->nstash++] = **p;
-			(*p)++;
-			(*n)--;
-		}
-		if (m->nstash < 2)
-			return false;
-		wbits = zlib_header(m->stash) ? 15 : -15;
-	}
-	memset(&m->z, 0, sizeof(m->z));
-	m->z.zalloc = z_alloc;
-	m->z.zfree = z_free;
-	m->z.opaque = ctx;
-	if (inflateInit2(&m->z, wbits) != Z_OK) {
-		gcp_dctx_anomaly(ctx);
-		m->zst = ZS_OFF;
-		m->truncated = true;
-		return false;
-	}
-	m->zst = ZS_RUN;
-	if (m->coding == CE_DEFLATE)
-		zs_feed(ctx, m, m->stash, 2);
-	return m->zst == ZS_RUN;
-}
-
-/* ---- body bytes --------------------------------------------------------- */
-
-static void body_store(struct http_state *st, struct gcp_dissect_ctx *ctx, struct http_msg *m,
-		       const uint8_t *p, uint32_t n)
-{
-	if (m->stop || n == 0 || !body_buf(st, ctx, m))
-		return;
-	if (m->coding != CE_NONE) {
-		if (m->zst == ZS_IDLE && !zs_start(ctx, m, &p, &n))
-			return;
-		if (m->zst == ZS_RUN && n)
-			zs_feed(ctx, m, p, n);
-		return;
-	}
-	uint32_t k = m->cap - m->blen < n ? m->cap - m->blen : n;
-	memcpy(m->buf + m->blen, p, k);
-	m->blen += k;
-	if (k < n)
-		m->truncated = m->stop = true;
-}
-
 /* Body bytes after de-chunking; p == NULL for a gap of n bytes. */
 static void body_data(struct http_state *st, struct gcp_dissect_ctx *ctx, struct http_dir *d,
 		      int dir, const uint8_t *p, uint64_t n)
 {
-	if (!d->tx)
-		return;
-	struct http_msg *m = &d->tx->m[dir];
-	m->wire_len += n;
-	if (p) {
-		body_store(st, ctx, m, p, (uint32_t)n);
-		return;
-	}
-	m->truncated = m->stop = true; /* data after a hole is not kept */
-	zs_stop(ctx, m);
+	if (d->tx)
+		gcp_http_msg_body(&st->cfg, ctx, &d->tx->m[dir], p, n);
 }
 
 /* ---- transactions ------------------------------------------------------ */
 
-static void msg_free(struct gcp_dissect_ctx *ctx, struct http_msg *m)
-{
-	zs_stop(ctx, m);
-	if (m->head)
-		gcp_dctx_free(ctx, m->head, m->head->size);
-	if (m->buf)
-		gcp_dctx_free(ctx, m->buf, m->cap);
-	m->head = NULL;
-	m->buf = NULL;
-}
-
 static void tx_free(struct http_state *st, struct gcp_dissect_ctx *ctx, struct http_tx *tx)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		if (st->d[i].tx == tx)
 			st->d[i].tx = NULL;
-		msg_free(ctx, &tx->m[i]);
-	}
-	gcp_dctx_free(ctx, tx, sizeof(*tx));
-}
-
-/* RFC 9112 5.2: replace each obs-fold (CRLF 1*WSP) with one SP, in place. */
-static uint16_t unfold(uint8_t *v, uint16_t n)
-{
-	uint16_t w = 0;
-	for (uint16_t r = 0; r < n; r++) {
-		if (v[r] != '\r' && v[r] != '\n') {
-			v[w++] = v[r];
-			continue;
-		}
-		while (r + 1 < n && (v[r + 1] == '\r' || v[r + 1] == '\n' || is_ows(v[r + 1])))
-			r++;
-		while (w && is_ows(v[w - 1]))
-			w--;
-		v[w++] = ' ';
-	}
-	return w;
-}
-
-static struct http_head *head_store(struct gcp_dissect_ctx *ctx, const struct http_hdr *h)
-{
-	size_t fl = (size_t)h->nf * sizeof(struct http_fline);
-	size_t sz = sizeof(struct http_head) + fl + h->len;
-	struct http_head *hd = gcp_dctx_alloc(ctx, sz);
-	if (!hd) {
-		gcp_dctx_anomaly(ctx);
-		return NULL;
-	}
-	hd->size = (uint32_t)sz;
-	hd->nf = h->nf;
-	memcpy(hd->sl, h->sl, sizeof(hd->sl));
-	memcpy(hd->f, h->f, fl);
-	uint8_t *raw = (uint8_t *)(hd->f + hd->nf);
-	memcpy(raw, h->base, h->len);
-	for (uint16_t i = 0; h->folded && i < hd->nf; i++)
-		hd->f[i].value.len = unfold(raw + hd->f[i].value.off, hd->f[i].value.len);
-	return hd;
-}
-
-static const uint8_t *head_raw(const struct http_head *hd)
-{
-	return (const uint8_t *)(hd->f + hd->nf);
-}
-
-static void msg_begin(struct http_state *st, struct gcp_dissect_ctx *ctx, struct http_msg *m,
-		      const struct http_hdr *h)
-{
-	m->seen = true;
-	m->head = head_store(ctx, h);
-	m->coding = (st->decompress && (h->coding == CE_GZIP || h->coding == CE_DEFLATE))
-			    ? h->coding : CE_NONE;
+	gcp_http_tx_free(ctx, tx);
 }
 
 static bool tx_ready(const struct http_tx *tx)
@@ -757,15 +374,13 @@ static bool tx_ready(const struct http_tx *tx)
 	return req && resp;
 }
 
-static void emit_tx(struct gcp_dissect_ctx *ctx, const struct http_tx *tx);
-
 static void q_pop_emit(struct http_state *st, struct gcp_dissect_ctx *ctx)
 {
 	struct http_tx *tx = st->q[st->qhead];
 	st->q[st->qhead] = NULL;
 	st->qhead = (uint8_t)((st->qhead + 1) % HTTP_MAX_TX);
 	st->qlen--;
-	emit_tx(ctx, tx);
+	gcp_http_emit(ctx, tx);
 	tx_free(st, ctx, tx);
 }
 
@@ -785,14 +400,9 @@ static struct http_tx *tx_new(struct http_state *st, struct gcp_dissect_ctx *ctx
 		gcp_dctx_anomaly(ctx);
 		q_pop_emit(st, ctx);
 	}
-	struct http_tx *tx = gcp_dctx_alloc(ctx, sizeof(*tx));
-	if (!tx) {
-		gcp_dctx_anomaly(ctx);
+	struct http_tx *tx = gcp_http_tx_alloc(ctx, seq, ts);
+	if (!tx)
 		return NULL;
-	}
-	memset(tx, 0, sizeof(*tx));
-	tx->seq = seq;
-	tx->ts = ts;
 	st->q[(st->qhead + st->qlen) % HTTP_MAX_TX] = tx;
 	st->qlen++;
 	return tx;
@@ -825,9 +435,7 @@ static void msg_done(struct http_state *st, struct gcp_dissect_ctx *ctx, int dir
 {
 	struct http_dir *d = dir_of(st, dir);
 	if (d->tx) {
-		struct http_msg *m = &d->tx->m[dir];
-		zs_stop(ctx, m);
-		m->done = true;
+		gcp_http_msg_end(ctx, &d->tx->m[dir]);
 		d->tx = NULL;
 	}
 	d->phase = P_IDLE;
@@ -925,8 +533,12 @@ static enum http_step on_request(struct http_state *st, struct gcp_dissect_ctx *
 	uint8_t mk = method_kind(h);
 	st->mk[seq % HTTP_MK_RING] = mk;
 	d->tx = tx_new(st, ctx, seq, d->msg_ts);
-	if (d->tx)
-		msg_begin(st, ctx, &d->tx->m[GCP_DIR_C2S], h);
+	if (d->tx) {
+		gcp_http_msg_begin(&st->cfg, ctx, &d->tx->m[GCP_DIR_C2S], h);
+		/* RFC 7540 3.2: an upgrade to HTTP/2 over cleartext */
+		if (gcp_http_head_has_token(d->tx->m[GCP_DIR_C2S].head, "upgrade", "h2c"))
+			st->h2c_seq = seq + 1;
+	}
 	tx_bytes(d, GCP_DIR_C2S, h->len);
 	enum http_step s = start_body(st, ctx, GCP_DIR_C2S, req_body_mode(ctx, h), h->clen);
 	if (mk == MK_CONNECT && d->phase == P_IDLE) {
@@ -952,6 +564,33 @@ static void connect_answered(struct http_state *st)
 		st->d[GCP_DIR_C2S].phase = P_IDLE;
 }
 
+/*
+ * 101 to "Upgrade: h2c" (RFC 7540 3.2): the rest of the connection goes
+ * to the http2 dissector, whose state hangs off ours; stream 1 is the
+ * request that asked (req: a copy, its version rewritten to HTTP/2 so
+ * the stream's record tells it from the 101 transaction's).
+ */
+static enum http_step h2_switch(struct http_state *st, struct gcp_dissect_ctx *ctx,
+				struct http_head *req, uint64_t ts)
+{
+	const struct gcp_dissector *h2 = &gcp_dissector_http2;
+	if (req && req->sl[HTTP_SL_2].len >= 6) {
+		memcpy((uint8_t *)(req->f + req->nf) + req->sl[HTTP_SL_2].off, "HTTP/2", 6);
+		req->sl[HTTP_SL_2].len = 6;
+	}
+	st->h2 = gcp_dctx_alloc(ctx, h2->state_size);
+	if (!st->h2) {
+		gcp_dctx_anomaly(ctx);
+		if (req)
+			gcp_dctx_free(ctx, req, req->size);
+		return S_DONE;
+	}
+	memset(st->h2, 0, h2->state_size);
+	h2->init(st->h2, ctx);
+	gcp_h2_upgraded(st->h2, ctx, req, ts);
+	return S_H2;
+}
+
 static enum http_step on_response(struct http_state *st, struct gcp_dissect_ctx *ctx,
 				  const struct http_hdr *h)
 {
@@ -969,13 +608,21 @@ static enum http_step on_response(struct http_state *st, struct gcp_dissect_ctx 
 	d->tx = tx;
 	if (tx) {
 		tx->status = h->status;
-		msg_begin(st, ctx, &tx->m[GCP_DIR_S2C], h);
+		gcp_http_msg_begin(&st->cfg, ctx, &tx->m[GCP_DIR_S2C], h);
 	}
 	tx_bytes(d, GCP_DIR_S2C, h->len);
 	if (mk == MK_CONNECT)
 		connect_answered(st);
+	bool h2 = h->status == 101 && tx && st->h2c_seq == seq + 1 &&
+		  gcp_http_head_has_token(tx->m[GCP_DIR_S2C].head, "upgrade", "h2c");
+	struct http_head *req = h2 ? gcp_http_head_dup(ctx, tx->m[GCP_DIR_C2S].head) : NULL;
+	uint64_t ts = tx ? tx->ts : 0;
+	if (seq + 1 >= st->h2c_seq)
+		st->h2c_seq = 0; /* answered, switched or not */
 	enum http_step s = start_body(st, ctx, GCP_DIR_S2C, resp_body_mode(ctx, h, mk), h->clen);
 	emit_ready(st, ctx);
+	if (h2)
+		return h2_switch(st, ctx, req, ts);
 	return s;
 }
 
@@ -996,7 +643,9 @@ static enum http_step step_idle(struct http_state *st, struct gcp_dissect_ctx *c
 		int pri = h2_preface_at(p, n);
 		if (pri < 0)
 			return S_MORE;
-		if (pri > 0) /* HTTP/2 from here on (RFC 9113 3.4): not ours */
+		if (pri > 0 && st->h2c_seq) /* upgrade asked: wait for the answer */
+			return S_MORE;
+		if (pri > 0) /* HTTP/2 with prior knowledge (RFC 9113 3.4): not ours */
 			return S_DONE;
 	}
 	if (!d->ts_set) {
@@ -1014,12 +663,7 @@ static enum http_step step_idle(struct http_state *st, struct gcp_dissect_ctx *c
 	}
 	d->scan = 0;
 	d->ts_set = false;
-	h.base = p;
-	h.nf = 0;
-	h.folded = h.has_clen = h.bad_clen = h.te = h.chunked = false;
-	h.coding = CE_NONE;
-	h.clen = 0;
-	h.status = 0;
+	gcp_http_hdr_init(&h, p, h.len);
 	if (!parse_block(ctx, &h, dir)) {
 		gcp_dctx_anomaly(ctx);
 		const uint8_t *nl = memchr(p, '\n', h.len);
@@ -1065,7 +709,7 @@ static enum http_step step_chunk_size(struct http_state *st, struct gcp_dissect_
 	uint64_t v = 0;
 	uint32_t i = 0;
 	for (; i < lim && p[i] != '\n'; i++) {
-		uint8_t c = lc(p[i]);
+		uint8_t c = http_lc(p[i]);
 		int x = is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
 		if (x < 0)
 			break;
@@ -1356,176 +1000,12 @@ static void on_fin(struct http_state *st, struct gcp_dissect_ctx *ctx, int dir)
 		msg_cut(st, ctx, dir);
 }
 
-/* ---- record --------------------------------------------------------------- */
-
-static bool head_get(const struct http_head *hd, const char *name, const uint8_t **v, size_t *n)
-{
-	if (!hd)
-		return false;
-	const uint8_t *raw = head_raw(hd);
-	for (uint16_t i = 0; i < hd->nf; i++) {
-		if (eq_ci(raw + hd->f[i].name.off, hd->f[i].name.len, name)) {
-			*v = raw + hd->f[i].value.off;
-			*n = hd->f[i].value.len;
-			return true;
-		}
-	}
-	return false;
-}
-
-static void kv_span(struct gcp_rb *rb, const char *k, const struct http_head *hd, int i)
-{
-	gcp_rb_kv_str(rb, k, (const char *)head_raw(hd) + hd->sl[i].off, hd->sl[i].len);
-}
-
-static void kv_field(struct gcp_rb *rb, const char *k, const struct http_head *hd, const char *name)
-{
-	const uint8_t *v;
-	size_t n;
-	if (head_get(hd, name, &v, &n))
-		gcp_rb_kv_str(rb, k, (const char *)v, n);
-}
-
-/* Forwarded: for=node (RFC 7239 4, 6): quotes, [v6] brackets, port off. */
-static bool forwarded_for(const uint8_t *v, size_t n, const uint8_t **o, size_t *on)
-{
-	const uint8_t *e = memchr(v, ',', n);
-	size_t len = e ? (size_t)(e - v) : n;
-	while (len) {
-		const uint8_t *sc = memchr(v, ';', len);
-		size_t pl = sc ? (size_t)(sc - v) : len;
-		const uint8_t *p = v;
-		size_t k = pl;
-		trim(&p, &k);
-		if (k > 4 && eq_ci(p, 4, "for=")) {
-			p += 4;
-			k -= 4;
-			if (k >= 2 && p[0] == '"' && p[k - 1] == '"') {
-				p++;
-				k -= 2;
-			}
-			if (k && p[0] == '[') {
-				const uint8_t *rb = memchr(p, ']', k);
-				k = rb ? (size_t)(rb - p - 1) : k - 1;
-				p++;
-			} else {
-				const uint8_t *c = memchr(p, ':', k);
-				if (c && !memchr(c + 1, ':', k - (size_t)(c + 1 - p)))
-					k = (size_t)(c - p);
-			}
-			*o = p;
-			*on = k;
-			return k > 0;
-		}
-		if (!sc)
-			break;
-		v += pl + 1;
-		len -= pl + 1;
-	}
-	return false;
-}
-
-static void kv_real_ip(struct gcp_rb *rb, const struct http_head *hd)
-{
-	const uint8_t *v;
-	size_t n;
-	if (head_get(hd, "x-forwarded-for", &v, &n)) {
-		const uint8_t *c = memchr(v, ',', n);
-		if (c)
-			n = (size_t)(c - v);
-		trim(&v, &n);
-		if (n) {
-			gcp_rb_kv_str(rb, "real_ip", (const char *)v, n);
-			return;
-		}
-	}
-	if (head_get(hd, "x-real-ip", &v, &n) && n) {
-		gcp_rb_kv_str(rb, "real_ip", (const char *)v, n);
-		return;
-	}
-	const uint8_t *o;
-	size_t on;
-	if (head_get(hd, "forwarded", &v, &n) && forwarded_for(v, n, &o, &on))
-		gcp_rb_kv_str(rb, "real_ip", (const char *)o, on);
-}
-
-static void kv_headers(struct gcp_rb *rb, const char *k, const struct http_head *hd)
-{
-	const char *raw = (const char *)head_raw(hd);
-	gcp_rb_key(rb, k);
-	gcp_rb_array_begin(rb);
-	for (uint16_t i = 0; i < hd->nf; i++) {
-		gcp_rb_array_begin(rb);
-		gcp_rb_str(rb, raw + hd->f[i].name.off, hd->f[i].name.len);
-		gcp_rb_str(rb, raw + hd->f[i].value.off, hd->f[i].value.len);
-		gcp_rb_end(rb);
-	}
-	gcp_rb_end(rb);
-}
-
-static void kv_body(struct gcp_rb *rb, const char *pre, const struct http_msg *m)
-{
-	char k[32];
-	if (!m->seen)
-		return;
-	if (m->wire_len || m->truncated) {
-		gcp_rb_kv_bin(rb, pre, m->buf ? (const void *)m->buf : "", m->buf ? m->blen : 0);
-		snprintf(k, sizeof(k), "%s_truncated", pre);
-		gcp_rb_kv_bool(rb, k, m->truncated);
-	}
-	snprintf(k, sizeof(k), "%s_len", pre);
-	gcp_rb_kv_uint(rb, k, m->wire_len);
-}
-
-static void emit_tx(struct gcp_dissect_ctx *ctx, const struct http_tx *tx)
-{
-	struct gcp_rb *rb = gcp_dctx_record_begin(ctx, GCP_REC_HTTP, tx->ts);
-	if (!rb)
-		return;
-	const struct http_head *rq = tx->m[0].head, *rs = tx->m[1].head;
-	gcp_rb_kv_cstr(rb, "scheme", "http");
-	if (rq) {
-		kv_field(rb, "host", rq, "host");
-		kv_span(rb, "method", rq, 0);
-		if (rq->sl[1].len) /* absent on "OPTIONS" alone */
-			kv_span(rb, "url", rq, 1);
-		if (rq->sl[2].len) /* absent on "GET /HTTP/1.1" */
-			kv_span(rb, "version", rq, 2);
-	} else if (rs) {
-		kv_span(rb, "version", rs, 0);
-	}
-	if (tx->m[1].seen)
-		gcp_rb_kv_uint(rb, "status", tx->status);
-	kv_real_ip(rb, rq);
-	kv_field(rb, "cookie", rq, "cookie");
-	kv_field(rb, "user_agent", rq, "user-agent");
-	kv_field(rb, "referer", rq, "referer");
-	kv_field(rb, "server", rs, "server");
-	const uint8_t *v;
-	size_t n;
-	if (head_get(rs, "content-type", &v, &n) || head_get(rq, "content-type", &v, &n))
-		gcp_rb_kv_str(rb, "content_type", (const char *)v, n);
-	if (rq)
-		kv_headers(rb, "req_headers", rq);
-	if (rs)
-		kv_headers(rb, "resp_headers", rs);
-	kv_body(rb, "req_body", &tx->m[0]);
-	kv_body(rb, "resp_body", &tx->m[1]);
-	if (tx->m[0].seen || tx->bytes[0])
-		gcp_rb_kv_uint(rb, "bytes_in", tx->bytes[0]);
-	if (tx->m[1].seen || tx->bytes[1])
-		gcp_rb_kv_uint(rb, "bytes_out", tx->bytes[1]);
-	gcp_dctx_record_end(ctx);
-}
-
 /* ---- descriptor callbacks ------------------------------------------------ */
 
 static void http_init(void *state, struct gcp_dissect_ctx *ctx)
 {
 	struct http_state *st = state;
-	const struct gcp_engine_opts *o = gcp_dctx_opts(ctx);
-	st->body_cap = (o && o->body_cap) ? o->body_cap : HTTP_BODY_CAP_DEFAULT;
-	st->decompress = !o || o->decompress >= 0;
+	gcp_http_cfg_init(&st->cfg, ctx);
 }
 
 static struct gcp_parse_result run(struct http_state *st, struct gcp_dissect_ctx *ctx, int dir,
@@ -1536,7 +1016,7 @@ static struct gcp_parse_result run(struct http_state *st, struct gcp_dissect_ctx
 		uint32_t used = 0;
 		enum http_step s = step(st, ctx, dir, data + r.consumed, len - r.consumed, &used);
 		r.consumed += used;
-		if (s == S_MORE)
+		if (s == S_MORE || s == S_H2)
 			break;
 		if (s == S_ERR || s == S_DONE) {
 			r.status = s == S_ERR ? GCP_PARSE_ERROR : GCP_PARSE_DONE;
@@ -1551,6 +1031,8 @@ static struct gcp_parse_result http_parse(void *state, struct gcp_dissect_ctx *c
 {
 	struct http_state *st = state;
 	struct gcp_parse_result r = { GCP_PARSE_OK, len, 0 };
+	if (st->h2)
+		return gcp_dissector_http2.parse(st->h2, ctx, dir, data, len, flags);
 	if (st->failed || st->done || (dir != GCP_DIR_C2S && dir != GCP_DIR_S2C)) {
 		r.status = st->done ? GCP_PARSE_DONE : GCP_PARSE_ERROR;
 		return r;
@@ -1559,6 +1041,12 @@ static struct gcp_parse_result http_parse(void *state, struct gcp_dissect_ctx *c
 		on_gap(st, ctx, dir, len);
 	else if (data && len)
 		r = run(st, ctx, dir, data, len);
+	if (st->h2 && r.status == GCP_PARSE_OK) { /* switched: the rest is HTTP/2 */
+		uint32_t k = r.consumed;
+		r = gcp_dissector_http2.parse(st->h2, ctx, dir, data + k, len - k, flags);
+		r.consumed += k;
+		return r;
+	}
 	if (r.status == GCP_PARSE_ERROR) {
 		st->failed = true;
 		msg_cut(st, ctx, GCP_DIR_C2S);
@@ -1581,6 +1069,11 @@ static void http_fini(void *state, struct gcp_dissect_ctx *ctx)
 			msg_cut(st, ctx, dir);
 	while (st->qlen)
 		q_pop_emit(st, ctx);
+	if (st->h2) {
+		gcp_dissector_http2.fini(st->h2, ctx);
+		gcp_dctx_free(ctx, st->h2, gcp_dissector_http2.state_size);
+		st->h2 = NULL;
+	}
 }
 
 static const uint16_t http_ports[] = { 80, 8080, 8000, 8008, 8888, 3128 };

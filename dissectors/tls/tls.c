@@ -82,6 +82,9 @@ enum tls_lost { TLS_LOST_NONE = 0, TLS_LOST_RECORD, TLS_LOST_HANDSHAKE };
 struct tls_state {
 	bool handshake_seen; /* first member: read by gcp_tls_handshake_seen() */
 	bool ch_seen, sh_seen, hrr, ech, cert_done, emitted, done, want;
+	bool quic;           /* the handshake comes in QUIC CRYPTO frames */
+	gcp_tls_extra_fn extra; /* more keys on the record (QUIC) */
+	void *extra_arg;
 	uint16_t client_legacy, client_max, server_version;
 	uint32_t cipher;     /* 16-bit suite, or 24-bit SSLv2 cipher kind */
 	bool sslv2_cipher;
@@ -521,7 +524,8 @@ static void tls_ja4(struct tls_state *st, const struct tls_ch *ch, char *text, s
 	if (!ja4_hash_list(ciph, nc, none, text, cap, b) ||
 	    !ja4_hash_list(ext, ne, ch->sigalgs, text, cap, c))
 		return;
-	snprintf(st->ja4, sizeof(st->ja4), "t%s%c%02u%02u%s_%s_%s",
+	/* JA4 section a: "q" for QUIC, "t" for TLS over TCP */
+	snprintf(st->ja4, sizeof(st->ja4), "%c%s%c%02u%02u%s_%s_%s", st->quic ? 'q' : 't',
 		 ja4_version(ch->max_version ? ch->max_version : ch->legacy_version),
 		 ch->has_sni ? 'd' : 'i', nc > 99 ? 99 : nc, next > 99 ? 99 : next, alpn, b, c);
 }
@@ -803,13 +807,28 @@ static void emit_tls_map(struct gcp_rb *rb, const struct tls_state *st, const ch
 	gcp_rb_end(rb);
 }
 
+/* RFC 7301 / IANA ALPN ids: the HTTP version the server chose, if HTTP. */
+static const char *tls_http_version(const struct tls_state *st)
+{
+	static const struct {
+		const char *id, *version;
+	} m[] = { { "h2", "HTTP/2" }, { "http/1.1", "HTTP/1.1" }, { "http/1.0", "HTTP/1.0" },
+		  { "h3", "HTTP/3" } };
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (st->alpn_sel_len == strlen(m[i].id) &&
+		    memcmp(st->alpn_sel, m[i].id, st->alpn_sel_len) == 0)
+			return m[i].version;
+	return NULL;
+}
+
 /* One http record per connection (C4-SCHEMA: scheme https, host = SNI). */
 static void tls_emit(struct tls_state *st, struct gcp_dissect_ctx *ctx)
 {
 	char vbuf[8];
-	const char *version = NULL;
+	const char *version = NULL, *http_version;
 
-	if (st->emitted || !st->handshake_seen)
+	if (st->emitted || !st->handshake_seen || (st->quic && !st->ch_seen))
 		return;
 	st->emitted = true;
 	uint64_t ts = st->ts ? st->ts : gcp_dctx_flow(ctx)->first_ts;
@@ -829,7 +848,11 @@ static void tls_emit(struct tls_state *st, struct gcp_dissect_ctx *ctx)
 		gcp_rb_kv_str(rb, "host", st->sni, st->sni_len);
 	if (version)
 		gcp_rb_kv_cstr(rb, "version", version);
+	if ((http_version = tls_http_version(st)) != NULL)
+		gcp_rb_kv_cstr(rb, "http_version", http_version);
 	emit_tls_map(rb, st, version);
+	if (st->extra)
+		st->extra(rb, st->extra_arg);
 	gcp_dctx_record_end(ctx);
 }
 
@@ -1403,6 +1426,31 @@ static void tls_fini(void *state, struct gcp_dissect_ctx *ctx)
 		d->buf = NULL;
 		d->cap = 0;
 	}
+}
+
+/* ---- the handshake carried by QUIC (RFC 9001 4) ----------------------------- */
+
+void gcp_tls_quic_setup(void *state, gcp_tls_extra_fn extra, void *arg)
+{
+	struct tls_state *st = state;
+
+	st->quic = true;
+	st->extra = extra;
+	st->extra_arg = arg;
+}
+
+void gcp_tls_handshake_msg(void *state, struct gcp_dissect_ctx *ctx, const uint8_t *m,
+			   uint32_t n)
+{
+	struct tls_state *st = state;
+
+	if (!st->done && n >= 4 && 4u + ((uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3]) == n)
+		hs_message(st, ctx, m, n);
+}
+
+bool gcp_tls_done(const void *state)
+{
+	return ((const struct tls_state *)state)->done;
 }
 
 static const uint16_t tls_ports[] = { 443, 8443, 465, 993, 995, 636, 990, 5061 };

@@ -36,8 +36,9 @@ struct sig {
 #define CI HS_FLAG_CASELESS
 
 static const struct sig sigs[] = {
-	/* HTTP/1.x request line; response status line. */
-	{ "\\A[A-Z][A-Z_-]{2,15} [^ \\r\\n]+ HTTP/[0-9]\\.[0-9]\\r?\\n", GCP_HSID_HTTP, 0 },
+	/* HTTP/1.x request line (not HTTP/2's preface line); response status line. */
+	{ "\\A[A-Z][A-Z_-]{2,15} [^ \\r\\n]+ HTTP/(?:[013-9]\\.[0-9]|2\\.[1-9])\\r?\\n",
+	  GCP_HSID_HTTP, 0 },
 	{ "\\AHTTP/[0-9]\\.[0-9] [1-5][0-9][0-9][ \\r\\n]", GCP_HSID_HTTP, 0 },
 	/* TLS handshake record: ClientHello/ServerHello, version 3.x (RFC 8446 5.1). */
 	{ "\\A\\x16\\x03[\\x00-\\x04][\\x00-\\x48].[\\x01\\x02]\\x00..\\x03[\\x00-\\x04]",
@@ -67,6 +68,8 @@ static const struct sig sigs[] = {
 	  GCP_HSID_DNS, 0 },
 	{ "\\A[\\x00-\\xff]{4}[\\x80-\\x87][\\x00-\\x0f\\x20-\\x2f\\x80-\\x8f\\xa0-\\xaf]\\x00\\x01",
 	  GCP_HSID_DNS, 0 },
+	/* HTTP/2 client connection preface, h2c with prior knowledge (RFC 9113 3.4). */
+	{ "\\APRI \\* HTTP/2\\.0\\r\\n\\r\\nSM\\r\\n\\r\\n", GCP_HSID_HTTP2, 0 },
 };
 
 #define NSIGS (sizeof(sigs) / sizeof(sigs[0]))
@@ -74,7 +77,7 @@ static const struct sig sigs[] = {
 static const char *const names[GCP_HSID_COUNT] = {
 	[GCP_HSID_HTTP] = "http", [GCP_HSID_TLS] = "tls",   [GCP_HSID_SSH] = "ssh",
 	[GCP_HSID_SMTP] = "smtp", [GCP_HSID_POP3] = "pop3", [GCP_HSID_IMAP] = "imap",
-	[GCP_HSID_FTP] = "ftp",   [GCP_HSID_DNS] = "dns",
+	[GCP_HSID_FTP] = "ftp",   [GCP_HSID_DNS] = "dns",   [GCP_HSID_HTTP2] = "http2",
 };
 
 const char *gcp_hsid_name(unsigned app)

@@ -24,6 +24,7 @@ enum gcp_hsid_app {
 	GCP_HSID_IMAP,
 	GCP_HSID_FTP,
 	GCP_HSID_DNS,
+	GCP_HSID_HTTP2,
 	GCP_HSID_COUNT,
 };
 

@@ -70,4 +70,38 @@ static inline uint8_t fuzz_gap(const struct gcp_dissector *dis, void *st,
 	return dis->parse(st, ctx, dir, NULL, n, GCP_PF_GAP).status;
 }
 
+/*
+ * The chunked input of the stream targets: [u16 len][bytes] chunks that
+ * alternate direction from dir (keep_dir: all one way); with gaps, a
+ * zero-length chunk is a gap of 100 bytes (the tail is dropped, as the
+ * engine does). Then FIN both ways with what is pending. Starts from
+ * status (a target may have fed something first); returns the last one.
+ */
+static inline uint8_t fuzz_feed_chunks(const struct gcp_dissector *dis, void *st,
+				       struct gcp_dissect_ctx *ctx, struct fuzz_side sides[2],
+				       int dir, const uint8_t *data, size_t size, bool gaps,
+				       bool keep_dir, uint8_t status)
+{
+	while (size >= 2 && status == GCP_PARSE_OK) {
+		size_t len = (size_t)data[0] << 8 | data[1];
+
+		data += 2;
+		size -= 2;
+		if (len > size)
+			len = size;
+		if (len == 0 && gaps) {
+			status = fuzz_gap(dis, st, ctx, &sides[dir], dir, 100);
+		} else {
+			status = fuzz_feed(dis, st, ctx, &sides[dir], dir, data, len, 0);
+		}
+		data += len;
+		size -= len;
+		if (!keep_dir)
+			dir = !dir;
+	}
+	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
+		status = fuzz_feed(dis, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
+	return status;
+}
+
 #endif /* GCP_FUZZ_FEED_H */

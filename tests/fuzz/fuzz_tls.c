@@ -20,7 +20,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
 	struct gcp_dissect_ctx *ctx;
-	uint8_t status = GCP_PARSE_OK;
 	void *st;
 
 	if (size < 1)
@@ -35,28 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!st)
 		goto out;
 	gcp_dissector_tls.init(st, ctx);
-	while (size >= 2 && status == GCP_PARSE_OK) {
-		size_t len = (size_t)data[0] << 8 | data[1];
-
-		data += 2;
-		size -= 2;
-		if (len > size)
-			len = size;
-		/* flags bit 1: a zero-length chunk is a gap of 100 bytes instead;
-		 * the engine drops the kept tail first, and the chunks after it
-		 * go through the resync path. */
-		if (len == 0 && (flags & 2))
-			status = fuzz_gap(&gcp_dissector_tls, st, ctx, &sides[dir], dir, 100);
-		else
-			status = fuzz_feed(&gcp_dissector_tls, st, ctx, &sides[dir], dir, data, len, 0);
-		data += len;
-		size -= len;
-		if (!(flags & 4))
-			dir = !dir; /* flags bit 2: keep one direction */
-	}
-	/* Flow end: pending bytes offered once more with FIN, then fini. */
-	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
-		status = fuzz_feed(&gcp_dissector_tls, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
+	/* flags bit 1: a zero-length chunk is a gap; bit 2: keep one direction */
+	fuzz_feed_chunks(&gcp_dissector_tls, st, ctx, sides, dir, data, size, flags & 2, flags & 4,
+			 GCP_PARSE_OK);
 	gcp_dissector_tls.fini(st, ctx);
 out:
 	free(sides[0].buf);

@@ -6,9 +6,9 @@
 
 TARGET: pipeline (frames [u8 link-sel][u16 len][bytes]), decode (one
 frame after a link byte; fragment trains framed), pcap (small captures
-as they are), or a stream target (http, tls, dns, mail, ftp): TCP/UDP
-payloads of the corpus flows on the protocol's ports, in the target's
-chunk format. Standard library only (no scapy/dpkt)."""
+as they are), or a stream target (http, http2, tls, dns, mail, ftp,
+quic): TCP/UDP payloads of the corpus flows on the protocol's ports, in
+the target's chunk format. Standard library only (no scapy/dpkt)."""
 import hashlib
 import os
 import struct
@@ -18,6 +18,8 @@ LINK_SEL = {1: 0, 101: 1, 113: 2, 276: 3, 0: 4, 108: 5, 228: 6, 229: 7}
 MAX_SEED = 65536
 PORTS = {
     "http": {80, 8080, 8000, 3128},
+    "http2": {80, 8080, 3000, 443},
+    "quic": {443, 4433, 8443},
     "tls": {443, 465, 993, 995, 8443, 853},
     "dns": {53, 5353},
     "ftp": {21},
@@ -226,6 +228,15 @@ def stream_seeds(target, src):
                         yield bytes([1 | 7 << 4]) + enc_u16_chunks(msgs * 3, 0, 100)
                 elif target == "mail":
                     yield bytes([sel]) + enc_u16_chunks(msgs, 0)
+                elif target == "http2":
+                    if msgs[0][1].startswith(b"\x16\x03"):
+                        continue  # TLS on 443: nothing for HTTP/2 to read
+                    # prior knowledge straight to HTTP/2; else through HTTP/1
+                    pk = msgs[0][1].startswith(b"PRI * HTTP/2.0")
+                    yield bytes([0 if pk else 8]) + enc_u16_chunks(msgs, 0)
+                elif target == "quic":
+                    yield b"\x00" + b"".join(bytes([d]) + struct.pack(">H", len(p)) + p
+                                             for d, p in msgs if len(p) <= 0xFFFF)
                 else:  # tls, ftp: flags 0 = client first, alternating
                     yield b"\x00" + enc_u16_chunks(msgs, 0)
                     for d in (0, 1) if target == "tls" else ():
@@ -264,7 +275,7 @@ def main(target, src, dst):
         gen = frame_seeds(target, src)
     elif target == "pcap":
         gen = pcap_seeds(src)
-    elif target in ("http", "tls", "dns", "mail", "ftp"):
+    elif target in ("http", "http2", "tls", "dns", "mail", "ftp", "quic"):
         gen = stream_seeds(target, src)
     else:
         sys.exit("pcap2seeds: unknown target '%s'" % target)

@@ -10,7 +10,7 @@ root=$(cd "$here/../.." && pwd)
 t=$1 corpus=$2 out=$3
 mkdir -p "$out"
 case $t in
-pipeline | decode | pcap | http | tls | dns | mail | ftp)
+pipeline | decode | pcap | http | http2 | tls | dns | mail | ftp | quic)
 	python3 "$here/pcap2seeds.py" "$t" "$corpus" "$out" ;;
 config)
 	cp "$root/docs/gcprobe.conf.example" "$out/example.conf"

@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Golden oracle: expected C.4 records (tcp, http, dns) from tshark.
 
+http covers HTTP/1.x, HTTPS (TLS ClientHello), HTTP/2 streams (h2c) and
+QUIC connections (their decrypted Initial ClientHello).
+
 Runs tshark (4.0.x) over every capture of the corpus folders listed in
 FOLDERS and writes tests/golden/expected/<folder>/<file>.exp: a header
 line "#types ..." naming the record types that are checked, then one
@@ -29,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.normpath(os.path.join(HERE, "..", "..", "..",
                                                "shared", "corpus"))
 FOLDERS = ["tcp", "encap", "ipv6", "frag", "malformed", "http", "tls",
-           "dns", "mixed"]
+           "dns", "mixed", "http2", "quic"]
 CAPTURE_EXT = (".pcap", ".pcapng")
 
 # Preferences applied to every run. Out-of-order reassembly is off by
@@ -65,6 +68,11 @@ OVERRIDES = {
     # fills no tls.handshake.* fields (no JA3, no SNI), so whether an
     # https record is due is not something tshark can say.
     "tls/zeek-tls-sslv2-hello.pcap": {"types": ["tcp", "dns"]},
+    # h2c with prior knowledge on ports tshark has no HTTP/2 heuristic
+    # for (4.0 only finds it after an HTTP/1.1 upgrade or on its
+    # configured ports): the engine finds it by the connection preface.
+    "http2/suricata-http2-keywords.pcap": {"decode_as": ["tcp.port==3000,http2"]},
+    "http2/suricata-http2-bugfixes.pcap": {"decode_as": ["tcp.port==443,http2"]},
 }
 
 DEFAULT_TYPES = ["tcp", "http", "dns"]
@@ -367,31 +375,182 @@ TLS_FIELDS = ["frame.protocols", "tcp.stream",
               "tls.handshake.extensions_alpn_str"]
 
 
-def https_records(path, extra):
+def tshark_rows(path, fields, dfilter, extra):
+    """One dict per packet matching dfilter: every occurrence of a field,
+    joined by |."""
     args = ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
-            "-E", "aggregator=|", "-Y", "tcp && tls.handshake.type == 1"]
-    for f in TLS_FIELDS:
+            "-E", "aggregator=|", "-Y", dfilter]
+    for f in fields:
         args += ["-e", f]
-    seen = {}
     for line in tshark(path, args + extra).splitlines():
         cols = line.split("\t")
-        cols += [""] * (len(TLS_FIELDS) - len(cols))
-        row = dict(zip(TLS_FIELDS, cols))
+        cols += [""] * (len(fields) - len(cols))
+        yield dict(zip(fields, cols))
+
+
+def https_records(path, extra):
+    seen = {}
+    for row in tshark_rows(path, TLS_FIELDS, "tcp && tls.handshake.type == 1", extra):
         if innermost_ip(row["frame.protocols"]) is None:
             continue
         stream = row["tcp.stream"].split("|")[0]
         if stream in seen:
             continue  # a second ClientHello (HelloRetryRequest): first wins
-        keys = {"scheme": "https"}
-        sni = row["tls.handshake.extensions_server_name"].split("|")[0]
-        if sni:
-            keys["host"] = sni
-            keys["tls.sni"] = sni
-        ja3 = row["tls.handshake.ja3"].split("|")[0]
-        if ja3:
-            keys["tls.ja3"] = ja3
-        if row["tls.handshake.extensions_alpn_str"]:
-            keys["tls.alpn"] = row["tls.handshake.extensions_alpn_str"]
+        seen[stream] = fmt_line("http", hello_keys(row))
+    return list(seen.values())
+
+
+def hello_keys(row):
+    """The https keys of a ClientHello (TLS over TCP or in QUIC)."""
+    keys = {"scheme": "https"}
+    sni = row["tls.handshake.extensions_server_name"].split("|")[0]
+    if sni:
+        keys["host"] = sni
+        keys["tls.sni"] = sni
+    ja3 = row["tls.handshake.ja3"].split("|")[0]
+    if ja3:
+        keys["tls.ja3"] = ja3
+    if row["tls.handshake.extensions_alpn_str"]:
+        keys["tls.alpn"] = row["tls.handshake.extensions_alpn_str"]
+    return keys
+
+
+# ---- http2 (h2c) -------------------------------------------------------------
+#
+# One line per HTTP/2 stream that carried a header block: the request's
+# (client to server HEADERS, or a server's PUSH_PROMISE for the promised
+# stream) and the response's (the first one without a 1xx :status; later
+# blocks are trailers). A block's fields are gathered over its HEADERS/
+# PUSH_PROMISE and CONTINUATION frames up to END_HEADERS. The stream of
+# an HTTP/1.1 upgrade (stream 1) has only its response in HTTP/2.
+
+H2_END_HEADERS = 0x4
+H2_REQ_KEYS = ((":method", "method"), (":path", "url"), ("user-agent", "user_agent"),
+               ("cookie", "cookie"), ("referer", "referer"))
+H2_RESP_KEYS = ((":status", "status"), ("server", "server"))
+
+
+def h2_value(fields, name):
+    """The field's value when it occurs once and is not empty (as
+    http_str: which of several the record keeps is not tshark's to say)."""
+    vals = [v for n, v in fields if n == name]
+    return vals[0] if len(vals) == 1 and vals[0] != "" else None
+
+
+def h2_frames(layer):
+    """The frame dicts of one http2 layer (one per frame)."""
+    for part in as_list(layer):
+        for fr in as_list(part.get("http2.stream") if isinstance(part, dict) else None):
+            if isinstance(fr, dict):
+                yield fr
+
+
+def h2_fields(fr):
+    out = []
+    for h in as_list(fr.get("http2.header")):
+        if isinstance(h, dict) and isinstance(h.get("http2.header.name"), str):
+            v = h.get("http2.header.value")
+            out.append((h["http2.header.name"], v if isinstance(v, str) else ""))
+    return out
+
+
+def tcp_clients(path):
+    """tcp.stream -> (ip, port) of the SYN sender."""
+    out = {}
+    for p in tcp_packets(path):
+        if p["stream"] not in out and p["flags"] & (SYN | ACK | RST) == SYN:
+            out[p["stream"]] = (p["src"], p["sport"])
+    return out
+
+
+def h2_packet_src(layers):
+    ip = as_list(layers.get("ipv6")) or as_list(layers.get("ip"))
+    tcp = as_list(layers.get("tcp"))
+    if not ip or not tcp:
+        return None, None
+    src = find_key(ip[-1], "ipv6.src") or find_key(ip[-1], "ip.src")
+    return find_key(tcp[-1], "tcp.stream"), (src, int(find_key(tcp[-1], "tcp.srcport") or 0))
+
+
+def h2_block_done(streams, key, blk, client):
+    tstream, sid, src = key
+    push = blk["promised"] is not None
+    target = (tstream, blk["promised"] if push else sid)
+    role = "req" if push or src == client else "resp"
+    fields = blk["fields"]
+    if role == "resp" and (h2_value(fields, ":status") or "").startswith("1"):
+        return  # interim response (RFC 9110 15.2)
+    st = streams.setdefault(target, {})
+    st.setdefault(role, fields)  # a later block is trailers
+
+
+def h2_keys(st):
+    keys = {"version": "HTTP/2"}
+    req, resp = st.get("req"), st.get("resp")
+    if req is not None:
+        for name, key in H2_REQ_KEYS:
+            v = h2_value(req, name)
+            if v is not None:
+                keys[key] = v
+        host = h2_value(req, ":authority") or h2_value(req, "host")
+        if host:
+            keys["host"] = host
+        xff = h2_value(req, "x-forwarded-for")
+        if xff:
+            keys["real_ip"] = xff.split(",")[0].strip()
+    if resp is not None:
+        for name, key in H2_RESP_KEYS:
+            v = h2_value(resp, name)
+            if v is not None:
+                keys[key] = v
+    return keys
+
+
+def http2_records(path, extra):
+    clients = tcp_clients(path)
+    streams, open_blocks = {}, {}
+    for pkt in tshark_json(path, ["frame", "ip", "ipv6", "tcp", "http2"], "http2",
+                           extra):
+        layers = pkt["_source"]["layers"]
+        tstream, src = h2_packet_src(layers)
+        if tstream is None:
+            continue
+        client = clients.get(int(tstream))
+        for fr in h2_frames(layers.get("http2")):
+            ftype = fr.get("http2.type")
+            if ftype not in ("1", "5", "9"):
+                continue
+            key = (tstream, int(fr.get("http2.streamid", "0")), src)
+            blk = open_blocks.get(key)
+            if ftype != "9" or blk is None:
+                prom = fr.get("http2.push_promise.promised_stream_id")
+                blk = {"fields": [], "promised": int(prom) if ftype == "5" and prom
+                       else None}
+            blk["fields"] += h2_fields(fr)
+            open_blocks[key] = blk
+            if int(fr.get("http2.flags", "0"), 16) & H2_END_HEADERS:
+                del open_blocks[key]
+                h2_block_done(streams, key, blk, client)
+    return [fmt_line("http", h2_keys(st)) for st in streams.values()]
+
+
+# ---- quic (http records for QUIC Initials) ------------------------------------
+#
+# One line per UDP conversation whose client Initial tshark decrypts to a
+# TLS ClientHello (the first one: after a Retry the client sends another).
+
+QUIC_FIELDS = ["udp.stream", "quic.version", "tls.handshake.extensions_server_name",
+               "tls.handshake.ja3", "tls.handshake.extensions_alpn_str"]
+
+
+def quic_records(path, extra):
+    seen = {}
+    for row in tshark_rows(path, QUIC_FIELDS, "quic && tls.handshake.type == 1", extra):
+        stream = row["udp.stream"].split("|")[0]
+        if stream in seen:
+            continue
+        keys = hello_keys(row)
+        keys["quic_version"] = row["quic.version"].split("|")[0]
         seen[stream] = fmt_line("http", keys)
     return list(seen.values())
 
@@ -672,6 +831,7 @@ def expected_lines(path, rel):
         lines += tcp_records(path)
     if "http" in types:
         lines += http_records(path, extra) + https_records(path, extra)
+        lines += http2_records(path, extra) + quic_records(path, extra)
     if "dns" in types:
         lines += dns_records(path, extra)
     lines = [drop_keys(l, ov.get("drop_keys", {})) for l in lines]

@@ -49,6 +49,19 @@ static inline const char *find_rec(const struct sink *s, const char *type)
 	return NULL;
 }
 
+/* An engine (64 flows, defaults otherwise) whose records all go to s. */
+static inline struct gcp_engine *conv_engine(struct sink *s)
+{
+	struct gcp_engine_opts o = GCP_ENGINE_OPTS_INIT;
+	struct gcp_engine *e;
+
+	o.node_name = "test";
+	o.max_flows = 64;
+	cr_assert_eq(gcp_engine_create(&o, &e), 0);
+	cr_assert_eq(gcp_engine_subscribe(e, GCP_REC_ALL, keep, s), 0);
+	return e;
+}
+
 /* ---- frames ----------------------------------------------------------------- */
 
 enum { SYN = 0x02, ACK = 0x10, PSH = 0x08, FIN = 0x01 };
