@@ -4,6 +4,7 @@
 #include "record.h"
 #include "sink/sink.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -257,48 +258,68 @@ void probe_stats_emit(const struct probe_stats_cfg *c, const struct probe_stats_
 	gcp_rb_fini(&rb);
 }
 
-/* One JSON line of engine counters (summed over workers by the caller). */
-void probe_print_stats(const struct gcp_stats *stp)
-{
-	const struct gcp_stats st = *stp;
+/* The --stats line's counters, in its order: each key is its field's name. */
+#define STAT(f) { #f, offsetof(struct gcp_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} stat_fields[] = {
+	STAT(pkts),
+	STAT(bytes),
+	STAT(decode_errors),
+	STAT(non_ip),
+	STAT(truncated),
+	STAT(unsupported_link),
+	STAT(tunnels),
+	STAT(frags),
+	STAT(frags_reassembled),
+	STAT(frags_dropped),
+	STAT(flows_created),
+	STAT(flows_ended),
+	STAT(flows_evicted),
+	STAT(flow_table_full),
+	STAT(reasm_ooo_bytes),
+	STAT(reasm_limit_hits),
+	STAT(reasm_missed_bytes),
+	STAT(pending_limit_hits),
+	STAT(records),
+	STAT(dissector_errors),
+	STAT(frags_overlap),
+	STAT(mem_limit_hits),
+	STAT(mem_budget),
+	STAT(records_failed),
+	STAT(stream_resyncs),
+	STAT(expect_added),
+	STAT(expect_matched),
+	STAT(expect_full),
+	STAT(expect_expired),
+	STAT(hs_identified),
+	STAT(hs_streams_full),
+	STAT(hs_scan_errors),
+	STAT(rules_tagged),
+	STAT(rules_hits_dropped),
+	STAT(rules_swaps),
+	STAT(rules_scan_errors),
+};
+#undef STAT
 
-	fprintf(stderr,
-		"{\"pkts\":%llu,\"bytes\":%llu,\"decode_errors\":%llu,\"non_ip\":%llu,"
-		"\"truncated\":%llu,\"unsupported_link\":%llu,\"tunnels\":%llu,\"frags\":%llu,"
-		"\"frags_reassembled\":%llu,\"frags_dropped\":%llu,\"flows_created\":%llu,"
-		"\"flows_ended\":%llu,\"flows_evicted\":%llu,\"flow_table_full\":%llu,"
-		"\"reasm_ooo_bytes\":%llu,\"reasm_limit_hits\":%llu,\"reasm_missed_bytes\":%llu,"
-		"\"pending_limit_hits\":%llu,\"records\":%llu,\"dissector_errors\":%llu,"
-		"\"frags_overlap\":%llu,\"mem_limit_hits\":%llu,\"mem_budget\":%llu,"
-		"\"records_failed\":%llu,\"stream_resyncs\":%llu,\"expect_added\":%llu,"
-		"\"expect_matched\":%llu,\"expect_full\":%llu,\"expect_expired\":%llu,"
-		"\"hs_identified\":%llu,\"hs_streams_full\":%llu,\"hs_scan_errors\":%llu,"
-		"\"rules_tagged\":%llu,\"rules_hits_dropped\":%llu,\"rules_swaps\":%llu,"
-		"\"rules_scan_errors\":%llu,"
-		"\"records_by_type\":{",
-		(unsigned long long)st.pkts, (unsigned long long)st.bytes,
-		(unsigned long long)st.decode_errors, (unsigned long long)st.non_ip,
-		(unsigned long long)st.truncated, (unsigned long long)st.unsupported_link,
-		(unsigned long long)st.tunnels, (unsigned long long)st.frags,
-		(unsigned long long)st.frags_reassembled, (unsigned long long)st.frags_dropped,
-		(unsigned long long)st.flows_created, (unsigned long long)st.flows_ended,
-		(unsigned long long)st.flows_evicted, (unsigned long long)st.flow_table_full,
-		(unsigned long long)st.reasm_ooo_bytes, (unsigned long long)st.reasm_limit_hits,
-		(unsigned long long)st.reasm_missed_bytes,
-		(unsigned long long)st.pending_limit_hits, (unsigned long long)st.records,
-		(unsigned long long)st.dissector_errors, (unsigned long long)st.frags_overlap,
-		(unsigned long long)st.mem_limit_hits, (unsigned long long)st.mem_budget,
-		(unsigned long long)st.records_failed, (unsigned long long)st.stream_resyncs,
-		(unsigned long long)st.expect_added, (unsigned long long)st.expect_matched,
-		(unsigned long long)st.expect_full, (unsigned long long)st.expect_expired,
-		(unsigned long long)st.hs_identified, (unsigned long long)st.hs_streams_full,
-		(unsigned long long)st.hs_scan_errors, (unsigned long long)st.rules_tagged,
-		(unsigned long long)st.rules_hits_dropped, (unsigned long long)st.rules_swaps,
-		(unsigned long long)st.rules_scan_errors);
+/* One JSON line of engine counters (summed over workers by the caller). */
+void probe_print_stats(const struct gcp_stats *st)
+{
+	const char *sep = "{";
+
+	for (size_t i = 0; i < sizeof(stat_fields) / sizeof(stat_fields[0]); i++) {
+		uint64_t v;
+
+		memcpy(&v, (const char *)st + stat_fields[i].off, sizeof(v));
+		fprintf(stderr, "%s\"%s\":%llu", sep, stat_fields[i].name, (unsigned long long)v);
+		sep = ",";
+	}
+	fputs(",\"records_by_type\":{", stderr);
 	/* Keyed by type name; bit i of the mask is records_by_type[i]. */
 	for (unsigned i = 0; (1u << i) & GCP_REC_ALL; i++)
 		fprintf(stderr, "%s\"%s\":%llu", i ? "," : "",
 			gcp_record_type_name((enum gcp_record_type)(1u << i)),
-			(unsigned long long)st.records_by_type[i]);
+			(unsigned long long)st->records_by_type[i]);
 	fputs("}}\n", stderr);
 }
