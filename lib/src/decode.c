@@ -75,6 +75,7 @@ static int dec_ip6_ext(struct dctx *x, uint8_t nh, const uint8_t *p, uint32_t of
 		       uint32_t avail, uint32_t tot, bool reasm);
 static int dec_l4(struct dctx *x, uint8_t proto, const uint8_t *p, uint32_t avail,
 		  uint32_t wire);
+static int dec_tcp(struct dctx *x, const uint8_t *p, uint32_t avail, uint32_t wire);
 
 static int dec_err(struct dctx *x)
 {
@@ -429,6 +430,13 @@ static int dec_ip4(struct dctx *x, const uint8_t *p, uint32_t len)
 	pkt->ip_len = tot;
 	if (gcp_be16(p + 6) & 0x3fff)
 		return dec_ip4_frag(x, p, hl, avail, tot);
+	if (p[9] == P_TCP) {
+		/* The common case without dec_l4's dispatch: dec_tcp sets every
+		 * transport field dec_l4 would clear (it only matters for
+		 * headers that are not TCP). Not recursive, so it inlines. */
+		pkt->l4proto = P_TCP;
+		return dec_tcp(x, p + hl, avail - hl, tot - hl);
+	}
 	return dec_l4(x, p[9], p + hl, avail - hl, tot - hl);
 }
 

@@ -238,6 +238,8 @@ int gcp_engine_subscribe(struct gcp_engine *e, unsigned mask, gcp_record_cb cb, 
 	e->cb_user = user;
 	e->app_tcp = app_wanted(e, GCP_L4_TCP);
 	e->app_udp = app_wanted(e, GCP_L4_UDP);
+	/* The tcp record reports payload, retransmissions and missed bytes. */
+	e->cold_tcp = e->app_tcp || (e->sub_mask & GCP_REC_TCP);
 	return GCP_OK;
 }
 
@@ -336,7 +338,9 @@ static void flow_packet(struct gcp_engine *e, struct gcp_stage_slot *s)
 	int dir = 0;
 	struct gcp_flow *f = gcp_flow_packet(&e->ft, p, &s->q, &e->hooks, &dir);
 
-	if (!f)
+	/* Nothing subscribed needs this flow's payload: no cold state, no
+	 * reassembly (flow-only collection, or a subscriber of other types). */
+	if (!f || !(p->l4proto == IPPROTO_TCP ? e->cold_tcp : e->app_udp))
 		return;
 	if (p->payload_wire_len) {
 		struct gcp_flow_app *ap = gcp_engine_flow_app(e, f);
@@ -368,6 +372,11 @@ static unsigned stage_decode(struct gcp_engine *e, const struct gcp_packet *in, 
 
 		if (bad_packet(pk))
 			break;
+		/* Headers of the frames to come: decode reads them in turn. */
+		if (k + 4 < n && in[k + 4].data) {
+			__builtin_prefetch(in[k + 4].data);
+			__builtin_prefetch(in[k + 4].data + 64);
+		}
 		if (tick_due(e, pk->ts_ns) && k)
 			break; /* timers first: the next stage starts with this frame */
 		advance_clock(e, pk->ts_ns);

@@ -57,6 +57,7 @@ struct gcp_engine {
 	struct gcp_dissect_ctx ctx;   /* reused for every dissector call */
 	unsigned sub_mask;
 	bool app_tcp, app_udp;        /* a subscribed record needs TCP/UDP payload dissected */
+	bool cold_tcp;                /* ... or TCP payload counted and reassembled */
 	gcp_record_cb cb;
 	void *cb_user;
 	uint64_t now_ns;

@@ -805,15 +805,14 @@ static bool is_reuse(const struct gcp_flow *f, const struct gcp_pkt *p)
 	return f->th[0].rst || f->th[1].rst || (f->th[0].fin && f->th[1].fin);
 }
 
-/* A never-used flow first, else a recycled one; NULL when all are live. */
+/* The flow freed last (likely still in cache), else a never-used one;
+ * NULL when all are live. */
 static struct gcp_flow *take_free(struct gcp_flow_table *t)
 {
 	struct gcp_flow *f;
 
-	if (t->fresh < t->capacity)
-		return &t->flows[t->fresh++];
 	if (!t->free_head)
-		return NULL;
+		return t->fresh < t->capacity ? &t->flows[t->fresh++] : NULL;
 	f = &t->flows[t->free_head - 1];
 	t->free_head = f->wheel_next;
 	f->wheel_next = 0;
