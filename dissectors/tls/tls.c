@@ -234,16 +234,19 @@ static void sb_dec(struct tls_sb *sb, unsigned v)
 	sb_put(sb, tmp, gcp_fmt_u64(tmp, v));
 }
 
-/* Separator sep (none when 0), then v as "%04x". */
+/* Separator sep (none when 0), then v (16 bits) as "%04x". */
 static void sb_hex4(struct tls_sb *sb, char sep, unsigned v)
 {
-	char tmp[6];
+	char tmp[5];
 	size_t k = 0;
 
 	if (sep)
 		tmp[k++] = sep;
-	k += gcp_fmt_hex_u64(tmp + k, v & 0xffff, 4);
-	sb_put(sb, tmp, k);
+	tmp[k] = gcp_fmt_hexl[v >> 12 & 15];
+	tmp[k + 1] = gcp_fmt_hexl[v >> 8 & 15];
+	tmp[k + 2] = gcp_fmt_hexl[v >> 4 & 15];
+	tmp[k + 3] = gcp_fmt_hexl[v & 15];
+	sb_put(sb, tmp, k + 4);
 }
 
 /* md: fetched once (digest.h); NULL (not in the provider) leaves out empty. */
@@ -436,6 +439,24 @@ static int cmp_u16(const void *a, const void *b)
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
 }
 
+/* Ascending; insertion sort for the usual few dozen values (qsort's
+ * callback per comparison cost more than the sorting). */
+static void sort_u16(uint16_t *v, unsigned n)
+{
+	if (n > 64) {
+		qsort(v, n, sizeof(*v), cmp_u16);
+		return;
+	}
+	for (unsigned i = 1; i < n; i++) {
+		uint16_t x = v[i];
+		unsigned j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 static const char *ja4_version(uint16_t v)
 {
 	switch (v) {
@@ -484,7 +505,7 @@ static bool ja4_hash_list(uint16_t *v, unsigned n, struct tls_list sig, char *te
 {
 	struct tls_sb sb = { text, 0, cap, false };
 
-	qsort(v, n, sizeof(*v), cmp_u16);
+	sort_u16(v, n);
 	text[0] = '\0';
 	for (unsigned i = 0; i < n; i++)
 		sb_hex4(&sb, i ? ',' : 0, v[i]);

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* JSON-lines rendering of one MessagePack record (RFC 8259, RFC 3339 times). */
+/*
+ * JSON-lines rendering of one MessagePack record (RFC 8259, RFC 3339
+ * times), straight from the bytes: a validating pass (mp_plausible),
+ * then one walk that renders each item as it is read. msgpack-c's
+ * unpacker built an object tree in a heap zone first; the output and
+ * the status codes are the same as with it (it is the reference in
+ * the tests), including its nesting limit.
+ */
 #include "gcprobe/gcprobe.h"
 
 #include <math.h>
@@ -9,6 +16,8 @@
 #include <string.h>
 
 #include <msgpack.h>
+
+#include "fmt.h"
 
 /* Output window; once full, writes are dropped and the call fails. */
 struct jw {
@@ -167,21 +176,40 @@ static void json_base64(struct jw *w, const uint8_t *s, size_t n)
 	jw_ch(w, '"');
 }
 
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0, bad; i < n;) {
+		size_t run = plain_run(s + i, n - i), k;
+
+		i += run;
+		if (i < n && !(k = utf8_seq(s + i, n - i, &bad)))
+			return false;
+		if (i < n)
+			i += k;
+	}
+	return true;
+}
+
 /*
  * A bin goes out as a string when it is valid UTF-8, else as base64:
  * render it as a string in one pass and rewind on the first invalid
- * byte. Returns true when base64 was used (the caller flags it).
+ * byte. Returns true when base64 was used (the caller flags it). When
+ * the buffer fills before the end, the rest is checked apart: escapes
+ * can make the string longer than the base64 that would have fit.
  */
 static bool json_bin(struct jw *w, const msgpack_object_bin *b)
 {
 	size_t mark = w->len;
+	bool was_full = w->full;
 
 	jw_ch(w, '"');
-	if (json_str_body(w, b->ptr, b->size, true)) {
+	if (json_str_body(w, b->ptr, b->size, true) &&
+	    (!w->full || utf8_valid((const uint8_t *)b->ptr, b->size))) {
 		jw_ch(w, '"');
 		return false;
 	}
 	w->len = mark;
+	w->full = was_full; /* what the attempt filled is taken back */
 	json_base64(w, (const uint8_t *)b->ptr, b->size);
 	return true;
 }
@@ -269,6 +297,59 @@ static void json_ts(struct jw *w, const msgpack_object *o)
 	jw_put(w, buf, (size_t)(p - buf));
 }
 
+/*
+ * A double that is n / 1e9 as the division rounds it, with n < 1e15 (a
+ * duration in seconds from nanoseconds): the decimal n / 1e9 has at most
+ * 15 significant digits and lies within half an ulp of v, so %.15g
+ * prints exactly those digits and they read back as v (%.17g is never
+ * needed). Written here in %g's form: fixed for v >= 1e-4, else
+ * d.ddde-XX, trailing zeros dropped. False when v is not such a value.
+ */
+static bool json_ns_double(struct jw *w, double v)
+{
+	double a = fabs(v);
+
+	if (!(a >= 1e-9 && a < 1e6))
+		return false;
+	uint64_t n = (uint64_t)(a * 1e9 + 0.5);
+
+	if (n >= 1000000000000000ull || (double)n / 1e9 != a)
+		return false;
+	char buf[40], *p = buf;
+
+	if (v < 0)
+		*p++ = '-';
+	if (n >= 100000) {
+		uint64_t frac = n % 1000000000u;
+
+		p += gcp_fmt_u64(p, n / 1000000000u);
+		if (frac) {
+			*p++ = '.';
+			p = fixed_dec(p, (unsigned)frac, 9);
+			while (p[-1] == '0')
+				p--;
+		}
+	} else {
+		char d[8];
+		size_t k = gcp_fmt_u64(d, n);
+
+		while (d[k - 1] == '0')
+			k--; /* n > 0: the first digit stays */
+		*p++ = d[0];
+		if (k > 1) {
+			*p++ = '.';
+			memcpy(p, d + 1, k - 1);
+			p += k - 1;
+		}
+		*p++ = 'e';
+		*p++ = '-';
+		*p++ = '0';
+		*p++ = (char)('0' + (int)(9 - (gcp_fmt_u64_len(n) - 1)));
+	}
+	jw_put(w, buf, (size_t)(p - buf));
+	return true;
+}
+
 /* Shortest of %.15g/%.17g that reads back exactly; JSON has no NaN/Inf. */
 static void json_double(struct jw *w, double v, bool is32)
 {
@@ -283,6 +364,8 @@ static void json_double(struct jw *w, double v, bool is32)
 		json_int(w, buf, sizeof(buf), v < 0, (uint64_t)fabs(v));
 		return;
 	}
+	if (!is32 && json_ns_double(w, v))
+		return;
 	int prec = is32 ? 6 : 15;
 	snprintf(buf, sizeof(buf), "%.*g", prec, v);
 	bool exact = is32 ? (float)strtod(buf, NULL) == (float)v : strtod(buf, NULL) == v;
@@ -291,15 +374,129 @@ static void json_double(struct jw *w, double v, bool is32)
 	jw_lit(w, buf);
 }
 
-static void json_value(struct jw *w, const msgpack_object *o);
+/* ---- walking the bytes ------------------------------------------------------ */
 
-static void json_array(struct jw *w, const msgpack_object_array *a)
+/* The input, already checked by mp_plausible: every header and body fits. */
+struct mp {
+	const uint8_t *p, *end;
+};
+
+static uint64_t mp_be(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void mp_int(msgpack_object *o, int64_t v)
+{
+	if (v >= 0) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = (uint64_t)v;
+	} else {
+		o->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+		o->via.i64 = v;
+	}
+}
+
+static void mp_raw(struct mp *r, msgpack_object *o, msgpack_object_type t, size_t n)
+{
+	o->type = t;
+	o->via.str.size = (uint32_t)n; /* str and bin share the layout */
+	o->via.str.ptr = (const char *)r->p;
+	r->p += n;
+}
+
+static void mp_ext(struct mp *r, msgpack_object *o, size_t n)
+{
+	o->type = MSGPACK_OBJECT_EXT;
+	o->via.ext.type = (int8_t)r->p[0];
+	o->via.ext.size = (uint32_t)n;
+	o->via.ext.ptr = (const char *)r->p + 1;
+	r->p += 1 + n;
+}
+
+/*
+ * The next item as msgpack-c's unpacker types it (signed encodings of
+ * values >= 0 are positive integers, float32 widened). A container
+ * only gets its type and *count (pairs for a map); its items follow.
+ */
+static void mp_next(struct mp *r, msgpack_object *o, uint32_t *count)
+{
+	uint8_t c = *r->p++;
+	unsigned f = c >= 0xc4 && c <= 0xdf ? 1u << (c & 3) : 0;
+
+	if (c <= 0x7f || c >= 0xe0) {
+		mp_int(o, c <= 0x7f ? (int64_t)c : (int64_t)(int8_t)c);
+	} else if (c <= 0x8f || (c >= 0x90 && c <= 0x9f)) {
+		o->type = c <= 0x8f ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+		*count = c & 0x0f;
+	} else if (c <= 0xbf) {
+		mp_raw(r, o, MSGPACK_OBJECT_STR, c & 0x1f);
+	} else if (c == 0xc0) {
+		o->type = MSGPACK_OBJECT_NIL;
+	} else if (c == 0xc2 || c == 0xc3) {
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = c == 0xc3;
+	} else if (c >= 0xc4 && c <= 0xc6) { /* bin 8/16/32 */
+		size_t n = (size_t)mp_be(r->p, f);
+		r->p += f;
+		mp_raw(r, o, MSGPACK_OBJECT_BIN, n);
+	} else if (c >= 0xc7 && c <= 0xc9) { /* ext 8/16/32 */
+		unsigned lf = 1u << ((c + 1) & 3);
+		size_t n = (size_t)mp_be(r->p, lf);
+		r->p += lf;
+		mp_ext(r, o, n);
+	} else if (c == 0xca || c == 0xcb) {
+		uint64_t bits = mp_be(r->p, c == 0xca ? 4 : 8);
+		if (c == 0xca) {
+			uint32_t b32 = (uint32_t)bits;
+			float fv;
+			memcpy(&fv, &b32, sizeof(fv));
+			o->type = MSGPACK_OBJECT_FLOAT32;
+			o->via.f64 = fv;
+		} else {
+			double dv;
+			memcpy(&dv, &bits, sizeof(dv));
+			o->type = MSGPACK_OBJECT_FLOAT64;
+			o->via.f64 = dv;
+		}
+		r->p += c == 0xca ? 4 : 8;
+	} else if (c >= 0xcc && c <= 0xcf) { /* uint 8..64 */
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = mp_be(r->p, f);
+		r->p += f;
+	} else if (c >= 0xd0 && c <= 0xd3) { /* int 8..64: sign-extend */
+		uint64_t u = mp_be(r->p, f);
+		unsigned sh = 64 - 8 * f;
+		r->p += f;
+		mp_int(o, (int64_t)(u << sh) >> sh);
+	} else if (c >= 0xd4 && c <= 0xd8) { /* fixext 1..16 */
+		mp_ext(r, o, (size_t)1 << (c - 0xd4));
+	} else if (c >= 0xd9 && c <= 0xdb) { /* str 8/16/32 */
+		unsigned lf = 1u << ((c & 3) - 1);
+		size_t n = (size_t)mp_be(r->p, lf);
+		r->p += lf;
+		mp_raw(r, o, MSGPACK_OBJECT_STR, n);
+	} else { /* 0xdc..0xdf: array/map 16/32 */
+		unsigned lf = c & 1 ? 4 : 2;
+		o->type = c >= 0xde ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+		*count = (uint32_t)mp_be(r->p, lf);
+		r->p += lf;
+	}
+}
+
+static void json_item(struct jw *w, struct mp *r);
+
+static void json_array(struct jw *w, struct mp *r, uint32_t n)
 {
 	jw_ch(w, '[');
-	for (uint32_t i = 0; i < a->size && !w->full && !w->bad; i++) {
+	for (uint32_t i = 0; i < n && !w->full && !w->bad; i++) {
 		if (i)
 			jw_ch(w, ',');
-		json_value(w, &a->ptr[i]);
+		json_item(w, r);
 	}
 	jw_ch(w, ']');
 }
@@ -321,14 +518,17 @@ static bool json_key_bytes(const msgpack_object *k, const char **p, size_t *n)
 }
 
 /* A base64 bin at key K gets a sibling "K_base64": true right after it. */
-static void json_map(struct jw *w, const msgpack_object_map *m)
+static void json_map(struct jw *w, struct mp *r, uint32_t n)
 {
 	jw_ch(w, '{');
-	for (uint32_t i = 0; i < m->size && !w->full && !w->bad; i++) {
-		const msgpack_object_kv *kv = &m->ptr[i];
+	for (uint32_t i = 0; i < n && !w->full && !w->bad; i++) {
+		msgpack_object key, val;
+		uint32_t kc = 0;
 		const char *k;
 		size_t kn;
-		if (!json_key_bytes(&kv->key, &k, &kn)) {
+
+		mp_next(r, &key, &kc);
+		if (!json_key_bytes(&key, &k, &kn)) {
 			w->bad = true;
 			break;
 		}
@@ -336,11 +536,14 @@ static void json_map(struct jw *w, const msgpack_object_map *m)
 			jw_ch(w, ',');
 		json_str(w, k, kn);
 		jw_ch(w, ':');
-		if (kv->val.type != MSGPACK_OBJECT_BIN) {
-			json_value(w, &kv->val);
+		if (*r->p < 0xc4 || *r->p > 0xc6) { /* not bin 8/16/32 */
+			json_item(w, r);
 			continue;
 		}
-		if (!json_bin(w, &kv->val.via.bin) || w->bad)
+		uint32_t vc = 0;
+
+		mp_next(r, &val, &vc);
+		if (!json_bin(w, &val.via.bin) || w->bad)
 			continue;
 		jw_lit(w, ",\"");
 		json_str_body(w, k, kn, false);
@@ -351,38 +554,44 @@ static void json_map(struct jw *w, const msgpack_object_map *m)
 
 static void json_ext(struct jw *w, const msgpack_object *o)
 {
+	char buf[GCP_FMT_U64_LEN + 2];
+
 	if (o->via.ext.type == -1) {
 		json_ts(w, o);
 		return;
 	}
 	/* Not produced by the builder; keep it lossless anyway. */
-	char buf[32];
-	snprintf(buf, sizeof(buf), "{\"ext_type\":%d,\"data\":", o->via.ext.type);
-	jw_lit(w, buf);
+	jw_lit(w, "{\"ext_type\":");
+	json_int(w, buf, sizeof(buf), o->via.ext.type < 0,
+		 (uint64_t)(o->via.ext.type < 0 ? -o->via.ext.type : o->via.ext.type));
+	jw_lit(w, ",\"data\":");
 	json_base64(w, (const uint8_t *)o->via.ext.ptr, o->via.ext.size);
 	jw_ch(w, '}');
 }
 
-static void json_value(struct jw *w, const msgpack_object *o)
+static void json_item(struct jw *w, struct mp *r)
 {
 	char buf[32];
+	msgpack_object o;
+	uint32_t n = 0;
 
-	switch (o->type) {
+	mp_next(r, &o, &n);
+	switch (o.type) {
 	case MSGPACK_OBJECT_NIL: jw_lit(w, "null"); break;
-	case MSGPACK_OBJECT_BOOLEAN: jw_lit(w, o->via.boolean ? "true" : "false"); break;
+	case MSGPACK_OBJECT_BOOLEAN: jw_lit(w, o.via.boolean ? "true" : "false"); break;
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		json_int(w, buf, sizeof(buf), false, o->via.u64);
+		json_int(w, buf, sizeof(buf), false, o.via.u64);
 		break;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		json_int(w, buf, sizeof(buf), true, 0 - (uint64_t)o->via.i64);
+		json_int(w, buf, sizeof(buf), true, 0 - (uint64_t)o.via.i64);
 		break;
-	case MSGPACK_OBJECT_FLOAT32: json_double(w, o->via.f64, true); break;
-	case MSGPACK_OBJECT_FLOAT64: json_double(w, o->via.f64, false); break;
-	case MSGPACK_OBJECT_STR: json_str(w, o->via.str.ptr, o->via.str.size); break;
-	case MSGPACK_OBJECT_BIN: json_bin(w, &o->via.bin); break;
-	case MSGPACK_OBJECT_ARRAY: json_array(w, &o->via.array); break;
-	case MSGPACK_OBJECT_MAP: json_map(w, &o->via.map); break;
-	case MSGPACK_OBJECT_EXT: json_ext(w, o); break;
+	case MSGPACK_OBJECT_FLOAT32: json_double(w, o.via.f64, true); break;
+	case MSGPACK_OBJECT_FLOAT64: json_double(w, o.via.f64, false); break;
+	case MSGPACK_OBJECT_STR: json_str(w, o.via.str.ptr, o.via.str.size); break;
+	case MSGPACK_OBJECT_BIN: json_bin(w, &o.via.bin); break;
+	case MSGPACK_OBJECT_ARRAY: json_array(w, r, n); break;
+	case MSGPACK_OBJECT_MAP: json_map(w, r, n); break;
+	case MSGPACK_OBJECT_EXT: json_ext(w, &o); break;
 	default: w->bad = true; break;
 	}
 }
@@ -447,24 +656,45 @@ static bool mp_header(const uint8_t *p, size_t left, size_t *hdr, size_t *body,
 	return true;
 }
 
+/* msgpack-c's unpacker refuses (NOMEM) a container opened inside this
+ * many non-empty ones (MSGPACK_EMBED_STACK_SIZE): same limit, same status. */
+#define MP_MAX_OPEN 32
+
 /*
- * Walk the bytes once before msgpack-c sees them: every pending item
- * needs at least one byte, so a corrupt count can never make the
- * unpacker allocate more than the input justifies.
+ * Walk the bytes once before rendering: every pending item needs at
+ * least one byte, so a corrupt count can never make the walk believe in
+ * more items than the input holds. *deep: some container opens where
+ * msgpack-c's unpacker would have stopped with NOMEM.
  */
-static bool mp_plausible(const uint8_t *p, size_t len)
+static bool mp_plausible(const uint8_t *p, size_t len, bool *deep)
 {
 	const uint8_t *end = p + len;
 	size_t pending = 1;
+	size_t left[MP_MAX_OPEN]; /* items still to come in each open container */
+	int open = 0;
 
+	*deep = false;
 	while (pending) {
-		size_t left = (size_t)(end - p), hdr, body, items;
-		if (pending > left || !mp_header(p, left, &hdr, &body, &items))
+		size_t rest = (size_t)(end - p), hdr, body, items;
+		if (pending > rest || !mp_header(p, rest, &hdr, &body, &items))
 			return false;
-		if (hdr > left || body > left - hdr)
+		if (hdr > rest || body > rest - hdr)
 			return false;
+		bool container = (p[0] >= 0x80 && p[0] <= 0x9f) || (p[0] >= 0xdc && p[0] <= 0xdf);
 		p += hdr + body;
 		pending += items - 1;
+		if (*deep)
+			continue;
+		if (open)
+			left[open - 1]--; /* this item is one of the innermost container's */
+		if (container && open == MP_MAX_OPEN) {
+			*deep = true;
+			continue;
+		}
+		if (container && items)
+			left[open++] = items;
+		while (open && !left[open - 1])
+			open--;
 	}
 	return p == end;
 }
@@ -472,39 +702,28 @@ static bool mp_plausible(const uint8_t *p, size_t len)
 GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
 			       size_t bufsz, unsigned flags)
 {
-	msgpack_unpacked up;
-	size_t off = 0;
-	int rc;
+	bool deep;
 
 	if (!data || (!buf && bufsz) || flags != GCP_JSON_DEFAULT)
 		return GCP_ERR_INVAL;
-	if (!mp_plausible(data, len))
+	if (!mp_plausible(data, len, &deep))
 		return GCP_ERR_FORMAT;
 	if (bufsz == 0)
 		return GCP_ERR_FULL;
-	msgpack_unpacked_init(&up);
-	rc = msgpack_unpack_next(&up, (const char *)data, len, &off);
-	if (rc == MSGPACK_UNPACK_NOMEM_ERROR) {
-		rc = GCP_ERR_NOMEM;
-		goto out;
-	}
-	/* One record is exactly one map: trailing bytes mean a framing bug. */
-	if (rc != MSGPACK_UNPACK_SUCCESS || off != len || up.data.type != MSGPACK_OBJECT_MAP) {
-		rc = GCP_ERR_FORMAT;
-		goto out;
-	}
+	if (deep)
+		return GCP_ERR_NOMEM;
+	/* One record is exactly one map (mp_plausible saw one item, no trailing bytes). */
+	if (!((data[0] >= 0x80 && data[0] <= 0x8f) || data[0] == 0xde || data[0] == 0xdf))
+		return GCP_ERR_FORMAT;
 	struct jw w = { buf, 0, bufsz - 1, false, false };
-	json_map(&w, &up.data.via.map);
+	struct mp r = { data, data + len };
+
+	json_item(&w, &r);
 	jw_ch(&w, '\n');
 	if (w.bad)
-		rc = GCP_ERR_FORMAT;
-	else if (w.full || w.len > INT32_MAX)
-		rc = GCP_ERR_FULL;
-	else {
-		buf[w.len] = '\0';
-		rc = (int)w.len;
-	}
-out:
-	msgpack_unpacked_destroy(&up);
-	return rc;
+		return GCP_ERR_FORMAT;
+	if (w.full || w.len > INT32_MAX)
+		return GCP_ERR_FULL;
+	buf[w.len] = '\0';
+	return (int)w.len;
 }

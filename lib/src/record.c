@@ -332,6 +332,36 @@ void gcp_rb_ts(struct gcp_rb *rb, uint64_t ts_ns)
 	rb->len += (uint32_t)n;
 }
 
+void gcp_rb_str_pair(struct gcp_rb *rb, const char *a, size_t an, const char *b, size_t bn)
+{
+	uint8_t *p;
+
+	if (!gcp_rb_value_(rb))
+		return;
+	if (rb->depth == GCP_RB_MAX_DEPTH) {
+		rb->err = 1; /* as array_begin */
+		return;
+	}
+	if (an > GCP_RB_MAX_BYTES || bn > GCP_RB_MAX_BYTES) {
+		gcp_rb_grow_(rb, SIZE_MAX);
+		return;
+	}
+	size_t need = 1 + gcp_rb_str_size_(an) + gcp_rb_str_size_(bn);
+
+	/* The old builder held a 5-byte array header while the strings went in. */
+	if (!(p = gcp_rb_room_(rb, need + RB_NEST_SLACK)))
+		return;
+	uint8_t *q = p;
+
+	*q++ = 0x92;
+	q += gcp_rb_str_hdr_(q, an);
+	memcpy(q, an ? a : "", an);
+	q += an;
+	q += gcp_rb_str_hdr_(q, bn);
+	memcpy(q, bn ? b : "", bn);
+	rb->len += (uint32_t)need;
+}
+
 /* ---- runs of pairs ---------------------------------------------------------- */
 
 struct gcp_rb_mark gcp_rb_mark(const struct gcp_rb *rb)

@@ -90,6 +90,9 @@ void gcp_rb_double(struct gcp_rb *rb, double v);
 void gcp_rb_nil(struct gcp_rb *rb);
 void gcp_rb_bin(struct gcp_rb *rb, const void *p, size_t len);
 void gcp_rb_ts(struct gcp_rb *rb, uint64_t ts_ns); /* ext -1 timestamp */
+/* The array [a, b] of two strings (header lists), in one call: the same
+ * bytes as array_begin, str, str, end. */
+void gcp_rb_str_pair(struct gcp_rb *rb, const char *a, size_t an, const char *b, size_t bn);
 
 /*
  * Runs of pairs: mark the top-level map, write pairs with the calls
@@ -153,26 +156,42 @@ static inline void gcp_rb_be64_(uint8_t *p, uint64_t v)
 	gcp_rb_be32_(p + 4, (uint32_t)v);
 }
 
-/* fixstr, str8, str16 or str32 header and body. */
+/* fixstr, str8, str16 or str32 header for n bytes at p; returns its size. */
+static inline size_t gcp_rb_str_hdr_(uint8_t *p, size_t n)
+{
+	if (n < 32) {
+		p[0] = (uint8_t)(0xa0 | n);
+		return 1;
+	}
+	if (n < 256) {
+		p[0] = 0xd9;
+		p[1] = (uint8_t)n;
+		return 2;
+	}
+	if (n < 65536) {
+		p[0] = 0xda;
+		gcp_rb_be16_(p + 1, (uint32_t)n);
+		return 3;
+	}
+	p[0] = 0xdb;
+	gcp_rb_be32_(p + 1, (uint32_t)n);
+	return 5;
+}
+
+static inline size_t gcp_rb_str_size_(size_t n)
+{
+	return (n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5) + n;
+}
+
+/* Header and body. */
 static inline void gcp_rb_put_str_(struct gcp_rb *rb, const char *s, size_t n)
 {
-	size_t h = n < 32 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : 5;
-	uint8_t *p = gcp_rb_room_(rb, n > GCP_RB_MAX_BYTES ? SIZE_MAX : h + n);
+	uint8_t *p = gcp_rb_room_(rb, n > GCP_RB_MAX_BYTES ? SIZE_MAX : gcp_rb_str_size_(n));
 
 	if (!p)
 		return;
-	if (n < 32) {
-		p[0] = (uint8_t)(0xa0 | n);
-	} else if (n < 256) {
-		p[0] = 0xd9;
-		p[1] = (uint8_t)n;
-	} else if (n < 65536) {
-		p[0] = 0xda;
-		gcp_rb_be16_(p + 1, (uint32_t)n);
-	} else {
-		p[0] = 0xdb;
-		gcp_rb_be32_(p + 1, (uint32_t)n);
-	}
+	size_t h = gcp_rb_str_hdr_(p, n);
+
 	memcpy(p + h, s, n);
 	rb->len += (uint32_t)(h + n);
 }

@@ -505,7 +505,8 @@ Test(record, str_bin_lengths_match_msgpack_c)
  * tree is generated, then walked twice.
  */
 struct node {
-	int kind;        /* 0 uint, 1 int, 2 str, 3 bin, 4 ts, 5 map, 6 array, 7 bool, 8 nil, 9 double */
+	int kind;        /* 0 uint, 1 int, 2 str, 3 bin, 4 ts, 5 map, 6 array, 7 bool, 8 nil,
+			  * 9 double, 10 [str, str] by gcp_rb_str_pair */
 	uint64_t v;
 	uint32_t n;      /* children, or str/bin bytes */
 	struct node *kid;
@@ -532,9 +533,9 @@ struct gen {
 
 static void gen(struct gen *g, struct node *nd, int depth, bool scalar_only)
 {
-	int k = (int)(rnd(&g->s) % 10);
+	int k = (int)(rnd(&g->s) % 11);
 
-	if (scalar_only && k >= 2 && k <= 6)
+	if (scalar_only && ((k >= 2 && k <= 6) || k == 10))
 		k = (int)(rnd(&g->s) % 2); /* inside a big container: short scalars */
 	if ((k == 5 || k == 6) && (depth >= GCP_RB_MAX_DEPTH || g->nodes_left <= 0))
 		k = 0;
@@ -545,7 +546,7 @@ static void gen(struct gen *g, struct node *nd, int depth, bool scalar_only)
 		nd->v &= 0xffff;
 	nd->n = 0;
 	nd->kid = NULL;
-	if (k == 2 || k == 3)
+	if (k == 2 || k == 3 || k == 10)
 		nd->n = (uint32_t)(rnd(&g->s) % sizeof(filler));
 	if (k == 5 || k == 6) {
 		nd->n = pick_count(&g->s);
@@ -601,6 +602,14 @@ static void emit_both(const struct node *nd, struct ref *r)
 			emit_both(&nd->kid[i], r);
 		gcp_rb_end(&rb);
 		break;
+	case 10: {
+		size_t bn = (size_t)(nd->v % sizeof(filler));
+		gcp_rb_str_pair(&rb, filler, nd->n, filler + 1, bn);
+		msgpack_pack_array(&r->pk, 2);
+		ref_str(r, filler, nd->n);
+		ref_str(r, filler + 1, bn);
+		break;
+	}
 	case 7: gcp_rb_bool(&rb, nd->v & 1); (nd->v & 1) ? msgpack_pack_true(&r->pk) : msgpack_pack_false(&r->pk); break;
 	case 8: gcp_rb_nil(&rb); msgpack_pack_nil(&r->pk); break;
 	default: gcp_rb_double(&rb, (double)nd->v / 7.0); msgpack_pack_double(&r->pk, (double)nd->v / 7.0); break;
@@ -691,21 +700,28 @@ Test(record, saved_run_is_the_same_bytes)
  * 5-byte header for each open container. A record one byte inside the
  * cap is kept, one byte over is refused (and counted).
  */
-static int cap_case(bool nested, size_t extra)
+enum cap_mode { CAP_FLAT, CAP_ARRAY, CAP_PAIR };
+
+static int cap_case(enum cap_mode mode, size_t extra)
 {
 	static char big[GCP_RB_MAX_BYTES];
 	const uint8_t *d;
 	size_t n;
-	/* top header 5, key "k" 2, [array header 5], str32 header 5 */
-	size_t body = GCP_RB_MAX_BYTES - 5 - 2 - (nested ? 5 : 0) - 5 + extra;
+	/* top header 5, key "k" 2, [array header 5], str32 header 5, [fixstr "" 1] */
+	size_t body = GCP_RB_MAX_BYTES - 5 - 2 - (mode != CAP_FLAT ? 5 : 0) - 5 -
+		      (mode == CAP_PAIR ? 1 : 0) + extra;
 
 	gcp_rb_reset(&rb);
 	gcp_rb_key(&rb, "k");
-	if (nested)
-		gcp_rb_array_begin(&rb);
-	gcp_rb_str(&rb, big, body);
-	if (nested)
-		gcp_rb_end(&rb);
+	if (mode == CAP_PAIR) {
+		gcp_rb_str_pair(&rb, big, body, "", 0);
+	} else {
+		if (mode == CAP_ARRAY)
+			gcp_rb_array_begin(&rb);
+		gcp_rb_str(&rb, big, body);
+		if (mode == CAP_ARRAY)
+			gcp_rb_end(&rb);
+	}
 	return gcp_rb_finish(&rb, &d, &n);
 }
 
@@ -713,10 +729,32 @@ Test(record, cap_boundary_as_before)
 {
 	uint64_t o = rb.st_oversize;
 
-	cr_assert_eq(cap_case(false, 0), 0);
-	cr_assert_eq(cap_case(false, 1), -1);
-	cr_assert_eq(cap_case(true, 0), 0);
-	cr_assert_eq(cap_case(true, 1), -1);
-	cr_assert_eq(rb.st_oversize, o + 2);
+	for (int m = CAP_FLAT; m <= CAP_PAIR; m++) {
+		cr_assert_eq(cap_case(m, 0), 0, "mode %d: at the cap", m);
+		cr_assert_eq(cap_case(m, 1), -1, "mode %d: one over", m);
+	}
+	cr_assert_eq(rb.st_oversize, o + 3);
 	cr_assert_leq(rb.alloc, GCP_RB_MAX_BYTES);
+}
+
+/* [a, b] in one call is refused where array_begin would be: at the depth limit. */
+Test(record, str_pair_depth_limit)
+{
+	const uint8_t *d;
+	size_t n;
+
+	gcp_rb_reset(&rb);
+	for (int i = 1; i < GCP_RB_MAX_DEPTH - 1; i++) {
+		gcp_rb_key(&rb, "m");
+		gcp_rb_map_begin(&rb);
+	}
+	gcp_rb_key(&rb, "p");
+	gcp_rb_str_pair(&rb, "a", 1, "b", 1); /* becomes depth GCP_RB_MAX_DEPTH: fine */
+	cr_assert_eq(rb.err, 0);
+	gcp_rb_key(&rb, "m");
+	gcp_rb_map_begin(&rb);
+	gcp_rb_key(&rb, "p");
+	gcp_rb_str_pair(&rb, "a", 1, "b", 1);
+	cr_assert_neq(rb.err, 0);
+	cr_assert_eq(gcp_rb_finish(&rb, &d, &n), -1);
 }
