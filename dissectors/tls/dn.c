@@ -92,8 +92,12 @@ static const char *dn_sn[DN_NATTR];  /* OpenSSL's short names; NULL: unknown to 
 static uint8_t dn_sn_len[DN_NATTR];
 static pthread_once_t dn_once = PTHREAD_ONCE_INIT;
 
+static void dn_classes(void);
+
+/* Once per process: OpenSSL's names for the table, the byte classes. */
 static void dn_names(void)
 {
+	dn_classes();
 	for (size_t i = 0; i < DN_NATTR; i++) {
 		unsigned char der[2 + sizeof(dn_attrs[i].oid)];
 		const unsigned char *p = der;
@@ -115,9 +119,13 @@ static void dn_names(void)
 
 static int dn_attr_find(const uint8_t *oid, uint32_t n)
 {
-	for (size_t i = 0; i < DN_NATTR; i++)
-		if (dn_attrs[i].len == n && memcmp(dn_attrs[i].oid, oid, n) == 0)
+	for (size_t i = 0; i < DN_NATTR; i++) {
+		const struct dn_attr *a = &dn_attrs[i];
+
+		/* last byte first: the 2.5.4.x entries differ only there */
+		if (a->len == n && a->oid[n - 1] == oid[n - 1] && memcmp(a->oid, oid, n - 1) == 0)
 			return dn_sn[i] ? (int)i : -1;
+	}
 	return -1;
 }
 
@@ -127,6 +135,7 @@ static int dn_attr_find(const uint8_t *oid, uint32_t n)
 
 struct dn_ava {
 	uint8_t attr;
+	bool esc;        /* some byte may need a backslash */
 	const uint8_t *v;
 	uint32_t n;
 };
@@ -169,13 +178,34 @@ static bool dn_str_tag(uint8_t t)
 	return t == 0x0c || t == 0x13 || t == 0x14 || t == 0x16;
 }
 
-/* Printable ASCII only: control bytes, DEL and bytes >= 0x80 print as \XX. */
-static bool dn_ascii(const uint8_t *v, uint32_t n)
+/*
+ * Byte classes for values: printable ASCII as is (0), the RFC 2253
+ * specials OpenSSL always escapes (1), ' ' and '#' that it escapes at
+ * the edges only (2), and what the walker leaves to OpenSSL (3: control
+ * bytes, DEL and bytes >= 0x80, which print as \XX).
+ */
+enum { DN_PLAIN, DN_ESC, DN_EDGE, DN_NO };
+
+static uint8_t dn_class[256];
+
+static void dn_classes(void)
 {
+	for (int c = 0; c < 256; c++)
+		dn_class[c] = c < 0x20 || c > 0x7e ? DN_NO : DN_PLAIN;
+	for (const char *e = ",+\"\\<>;"; *e; e++)
+		dn_class[(uint8_t)*e] = DN_ESC;
+	dn_class[' '] = dn_class['#'] = DN_EDGE;
+}
+
+/* Printable ASCII only; true also when some byte needs a backslash. */
+static bool dn_ascii(const uint8_t *v, uint32_t n, bool *esc)
+{
+	unsigned or = 0;
+
 	for (uint32_t i = 0; i < n; i++)
-		if (v[i] < 0x20 || v[i] > 0x7e)
-			return false;
-	return true;
+		or |= 1u << dn_class[v[i]];
+	*esc = or & (1u << DN_ESC | 1u << DN_EDGE);
+	return !(or & 1u << DN_NO);
 }
 
 /* One RDN: a SET holding exactly one AttributeTypeAndValue (RFC 5280 4.1.2.4). */
@@ -194,7 +224,7 @@ static const uint8_t *dn_rdn(const uint8_t *p, const uint8_t *end, struct dn_ava
 		return NULL;
 	const uint8_t *v = dn_hdr(o + on, qe, o[on], &vn);
 
-	if (!v || v + vn != qe || !dn_ascii(v, vn))
+	if (!v || v + vn != qe || !dn_ascii(v, vn, &a->esc))
 		return NULL;
 	a->attr = (uint8_t)attr;
 	a->v = v;
@@ -223,18 +253,18 @@ static void dn_put(struct dn_out *o, const void *s, size_t n)
  */
 static bool dn_esc(uint8_t c, uint32_t i, uint32_t n)
 {
-	if (c == ',' || c == '+' || c == '"' || c == '\\' || c == '<' || c == '>' || c == ';')
+	if (dn_class[c] == DN_ESC)
 		return true;
 	if (i + 1 == n)
 		return c == ' ';
 	return i == 0 && (c == ' ' || c == '#');
 }
 
-static void dn_value(struct dn_out *o, const uint8_t *v, uint32_t n)
+static void dn_value(struct dn_out *o, const uint8_t *v, uint32_t n, bool esc)
 {
 	uint32_t run = 0;
 
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; esc && i < n; i++) {
 		if (!dn_esc(v[i], i, n))
 			continue;
 		dn_put(o, v + run, i - run);
@@ -265,7 +295,7 @@ int gcp_tls_dn_fast(const uint8_t *der, uint32_t len, char *out, size_t cap)
 	while (k-- > 0) {
 		dn_put(&o, dn_sn[a[k].attr], dn_sn_len[a[k].attr]);
 		dn_put(&o, "=", 1);
-		dn_value(&o, a[k].v, a[k].n);
+		dn_value(&o, a[k].v, a[k].n, a[k].esc);
 		if (k)
 			dn_put(&o, ",", 1);
 	}
