@@ -227,26 +227,44 @@ static void sb_put(struct tls_sb *sb, const char *s, size_t n)
 
 /* Fingerprint text is numbers joined by separators: "%u" and "%04x" by
  * hand, snprintf was a quarter of a ClientHello's cost. */
+/* Room for n bytes and the NUL: written in place (what sb_put would do). */
+static char *sb_room(struct tls_sb *sb, size_t n)
+{
+	return !sb->err && sb->cap - sb->len >= n + 1 ? sb->p + sb->len : NULL;
+}
+
 static void sb_dec(struct tls_sb *sb, unsigned v)
 {
-	char tmp[GCP_FMT_U64_LEN];
+	char tmp[GCP_FMT_U64_LEN], *p = sb_room(sb, GCP_FMT_U64_LEN);
 
-	sb_put(sb, tmp, gcp_fmt_u64(tmp, v));
+	if (!p) { /* near the end: the exact length decides */
+		sb_put(sb, tmp, gcp_fmt_u64(tmp, v));
+		return;
+	}
+	sb->len += gcp_fmt_u64(p, v);
+	sb->p[sb->len] = '\0';
 }
 
 /* Separator sep (none when 0), then v (16 bits) as "%04x". */
 static void sb_hex4(struct tls_sb *sb, char sep, unsigned v)
 {
-	char tmp[5];
+	char tmp[5], *p = sb_room(sb, 5);
 	size_t k = 0;
 
+	if (!p)
+		p = tmp;
 	if (sep)
-		tmp[k++] = sep;
-	tmp[k] = gcp_fmt_hexl[v >> 12 & 15];
-	tmp[k + 1] = gcp_fmt_hexl[v >> 8 & 15];
-	tmp[k + 2] = gcp_fmt_hexl[v >> 4 & 15];
-	tmp[k + 3] = gcp_fmt_hexl[v & 15];
-	sb_put(sb, tmp, k + 4);
+		p[k++] = sep;
+	p[k] = gcp_fmt_hexl[v >> 12 & 15];
+	p[k + 1] = gcp_fmt_hexl[v >> 8 & 15];
+	p[k + 2] = gcp_fmt_hexl[v >> 4 & 15];
+	p[k + 3] = gcp_fmt_hexl[v & 15];
+	if (p == tmp) {
+		sb_put(sb, tmp, k + 4);
+		return;
+	}
+	sb->len += k + 4;
+	sb->p[sb->len] = '\0';
 }
 
 /* md: fetched once (digest.h); NULL (not in the provider) leaves out empty. */
@@ -258,7 +276,7 @@ static void tls_hex_digest(const EVP_MD *md, const char *s, size_t n, char *out,
 	size_t i;
 
 	out[0] = '\0';
-	if (!md || !EVP_Digest(s, n, dg, &dlen, md, NULL))
+	if (!gcp_md_digest(md, s, n, dg, &dlen))
 		return;
 	for (i = 0; i < nhex && i / 2 < dlen; i++)
 		out[i] = hx[(i & 1) ? dg[i / 2] & 15 : dg[i / 2] >> 4];

@@ -105,11 +105,34 @@ static void json_escape_ctl(struct jw *w, uint8_t c)
  * always valid, unless strict: then stop and return false at the first
  * invalid sequence (a bin falls back to base64).
  */
-/* Leading bytes that go out as they are: printable ASCII but '"' and '\\'. */
+/* Some byte of x is zero (the classic bit trick: exact, no false positive). */
+#define HAS_ZERO(x) (((x) - 0x0101010101010101ull) & ~(x) & 0x8080808080808080ull)
+#define BYTES(c) (0x0101010101010101ull * (c))
+
+/*
+ * Leading bytes that go out as they are: printable ASCII but '"' and
+ * '\\'. Eight at a time while none of them needs care (bodies and
+ * headers are long runs of plain text).
+ */
+static bool plain8(const uint8_t *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, 8);
+	/* >= 0x80 | < 0x20 (x - 0x20 borrows, high bit clear) | '"' | '\\' */
+	return !((x & BYTES(0x80)) | ((x - BYTES(0x20)) & ~x & BYTES(0x80)) |
+		 HAS_ZERO(x ^ BYTES('"')) | HAS_ZERO(x ^ BYTES('\\')));
+}
+
 static size_t plain_run(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 
+	while (i + 8 <= n && plain8(s + i))
+		i += 8;
+	/* The last bytes as one overlapping word when it is clean. */
+	if (i < n && n >= 8 && i + 8 > n && plain8(s + n - 8))
+		return n;
 	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
 		i++;
 	return i;
@@ -148,6 +171,16 @@ static bool json_str_body(struct jw *w, const char *str, size_t n, bool strict)
 
 static void json_str(struct jw *w, const char *s, size_t n)
 {
+	/* Keys and most values need no escaping: one check, one copy. */
+	if (!w->full && n + 2 <= w->cap - w->len && plain_run((const uint8_t *)s, n) == n) {
+		char *p = w->p + w->len;
+
+		p[0] = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		w->len += n + 2;
+		return;
+	}
 	jw_ch(w, '"');
 	json_str_body(w, s, n, false);
 	jw_ch(w, '"');
@@ -376,10 +409,12 @@ static void json_double(struct jw *w, double v, bool is32)
 
 /* ---- walking the bytes ------------------------------------------------------ */
 
-/* The input, already checked by mp_plausible: every header and body fits. */
+/* The input as the renderer reads it. */
 struct mp {
 	const uint8_t *p, *end;
+	bool err;   /* truncated, 0xc1, or nested deeper than msgpack-c went */
 };
+
 
 static uint64_t mp_be(const uint8_t *p, unsigned n)
 {
@@ -401,102 +436,151 @@ static void mp_int(msgpack_object *o, int64_t v)
 	}
 }
 
+/* n bytes at the cursor, or NULL (r->err) when the input ends first. */
+static const uint8_t *mp_take(struct mp *r, size_t n)
+{
+	const uint8_t *p = r->p;
+
+	if ((size_t)(r->end - p) < n) {
+		r->err = true;
+		return NULL;
+	}
+	r->p = p + n;
+	return p;
+}
+
+/* A length or count field of f bytes (1, 2 or 4), big-endian. */
+static bool mp_len(struct mp *r, unsigned f, size_t *n)
+{
+	const uint8_t *p = mp_take(r, f);
+
+	if (p)
+		*n = (size_t)mp_be(p, f);
+	return p != NULL;
+}
+
 static void mp_raw(struct mp *r, msgpack_object *o, msgpack_object_type t, size_t n)
 {
-	o->type = t;
+	const uint8_t *p = mp_take(r, n);
+
+	o->type = p ? t : MSGPACK_OBJECT_NIL;
 	o->via.str.size = (uint32_t)n; /* str and bin share the layout */
-	o->via.str.ptr = (const char *)r->p;
-	r->p += n;
+	o->via.str.ptr = (const char *)p;
 }
 
 static void mp_ext(struct mp *r, msgpack_object *o, size_t n)
 {
+	const uint8_t *p = n < SIZE_MAX ? mp_take(r, 1 + n) : NULL;
+
+	if (!p) {
+		r->err = true;
+		o->type = MSGPACK_OBJECT_NIL;
+		return;
+	}
 	o->type = MSGPACK_OBJECT_EXT;
-	o->via.ext.type = (int8_t)r->p[0];
+	o->via.ext.type = (int8_t)p[0];
 	o->via.ext.size = (uint32_t)n;
-	o->via.ext.ptr = (const char *)r->p + 1;
-	r->p += 1 + n;
+	o->via.ext.ptr = (const char *)p + 1;
+}
+
+/* A fixed-size number of f bytes after the marker. */
+static uint64_t mp_num(struct mp *r, unsigned f)
+{
+	const uint8_t *p = mp_take(r, f);
+
+	return p ? mp_be(p, f) : 0;
 }
 
 /*
  * The next item as msgpack-c's unpacker types it (signed encodings of
  * values >= 0 are positive integers, float32 widened). A container
  * only gets its type and *count (pairs for a map); its items follow.
+ * An item that does not fit the input (or 0xc1) sets r->err.
  */
 static void mp_next(struct mp *r, msgpack_object *o, uint32_t *count)
 {
-	uint8_t c = *r->p++;
-	unsigned f = c >= 0xc4 && c <= 0xdf ? 1u << (c & 3) : 0;
+	const uint8_t *m = mp_take(r, 1);
+	size_t n = 0;
+
+	o->type = MSGPACK_OBJECT_NIL;
+	*count = 0;
+	if (!m)
+		return;
+	uint8_t c = *m;
+	unsigned f = 1u << (c & 3); /* 1, 2, 4, 8 for the sized forms */
 
 	if (c <= 0x7f || c >= 0xe0) {
 		mp_int(o, c <= 0x7f ? (int64_t)c : (int64_t)(int8_t)c);
-	} else if (c <= 0x8f || (c >= 0x90 && c <= 0x9f)) {
+	} else if (c >= 0xa0 && c <= 0xbf) {
+		mp_raw(r, o, MSGPACK_OBJECT_STR, c & 0x1f);
+	} else if (c <= 0x9f) {
 		o->type = c <= 0x8f ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
 		*count = c & 0x0f;
-	} else if (c <= 0xbf) {
-		mp_raw(r, o, MSGPACK_OBJECT_STR, c & 0x1f);
+	} else if (c >= 0xd9 && c <= 0xdb) { /* str 8/16/32 */
+		if (mp_len(r, f >> 1, &n))
+			mp_raw(r, o, MSGPACK_OBJECT_STR, n);
+	} else if (c >= 0xcc && c <= 0xcf) { /* uint 8..64 */
+		uint64_t v = mp_num(r, f);
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = v;
+	} else if (c >= 0xd0 && c <= 0xd3) { /* int 8..64: sign-extend */
+		unsigned sh = 64 - 8 * f;
+		mp_int(o, (int64_t)(mp_num(r, f) << sh) >> sh);
 	} else if (c == 0xc0) {
 		o->type = MSGPACK_OBJECT_NIL;
 	} else if (c == 0xc2 || c == 0xc3) {
 		o->type = MSGPACK_OBJECT_BOOLEAN;
 		o->via.boolean = c == 0xc3;
 	} else if (c >= 0xc4 && c <= 0xc6) { /* bin 8/16/32 */
-		size_t n = (size_t)mp_be(r->p, f);
-		r->p += f;
-		mp_raw(r, o, MSGPACK_OBJECT_BIN, n);
+		if (mp_len(r, f, &n))
+			mp_raw(r, o, MSGPACK_OBJECT_BIN, n);
 	} else if (c >= 0xc7 && c <= 0xc9) { /* ext 8/16/32 */
-		unsigned lf = 1u << ((c + 1) & 3);
-		size_t n = (size_t)mp_be(r->p, lf);
-		r->p += lf;
-		mp_ext(r, o, n);
-	} else if (c == 0xca || c == 0xcb) {
-		uint64_t bits = mp_be(r->p, c == 0xca ? 4 : 8);
-		if (c == 0xca) {
-			uint32_t b32 = (uint32_t)bits;
-			float fv;
-			memcpy(&fv, &b32, sizeof(fv));
-			o->type = MSGPACK_OBJECT_FLOAT32;
-			o->via.f64 = fv;
-		} else {
-			double dv;
-			memcpy(&dv, &bits, sizeof(dv));
-			o->type = MSGPACK_OBJECT_FLOAT64;
-			o->via.f64 = dv;
-		}
-		r->p += c == 0xca ? 4 : 8;
-	} else if (c >= 0xcc && c <= 0xcf) { /* uint 8..64 */
-		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-		o->via.u64 = mp_be(r->p, f);
-		r->p += f;
-	} else if (c >= 0xd0 && c <= 0xd3) { /* int 8..64: sign-extend */
-		uint64_t u = mp_be(r->p, f);
-		unsigned sh = 64 - 8 * f;
-		r->p += f;
-		mp_int(o, (int64_t)(u << sh) >> sh);
+		if (mp_len(r, 1u << ((c + 1) & 3), &n))
+			mp_ext(r, o, n);
+	} else if (c == 0xca) {
+		uint32_t b32 = (uint32_t)mp_num(r, 4);
+		float fv;
+		memcpy(&fv, &b32, sizeof(fv));
+		o->type = MSGPACK_OBJECT_FLOAT32;
+		o->via.f64 = fv;
+	} else if (c == 0xcb) {
+		uint64_t bits = mp_num(r, 8);
+		double dv;
+		memcpy(&dv, &bits, sizeof(dv));
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		o->via.f64 = dv;
 	} else if (c >= 0xd4 && c <= 0xd8) { /* fixext 1..16 */
 		mp_ext(r, o, (size_t)1 << (c - 0xd4));
-	} else if (c >= 0xd9 && c <= 0xdb) { /* str 8/16/32 */
-		unsigned lf = 1u << ((c & 3) - 1);
-		size_t n = (size_t)mp_be(r->p, lf);
-		r->p += lf;
-		mp_raw(r, o, MSGPACK_OBJECT_STR, n);
-	} else { /* 0xdc..0xdf: array/map 16/32 */
-		unsigned lf = c & 1 ? 4 : 2;
-		o->type = c >= 0xde ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
-		*count = (uint32_t)mp_be(r->p, lf);
-		r->p += lf;
+	} else if (c >= 0xdc) { /* array/map 16/32 */
+		if (mp_len(r, c & 1 ? 4 : 2, &n)) {
+			o->type = c >= 0xde ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+			*count = (uint32_t)n;
+		}
+	} else {
+		r->err = true; /* 0xc1: never used */
 	}
+	if (r->err)
+		o->type = MSGPACK_OBJECT_NIL;
 }
 
-static void json_item(struct jw *w, struct mp *r);
+/* msgpack-c's unpacker refuses (NOMEM) a container opened inside this
+ * many non-empty ones (MSGPACK_EMBED_STACK_SIZE): same limit, same status. */
+#define MP_MAX_OPEN 32
 
-static void json_array(struct jw *w, struct mp *r, uint32_t n)
+static void json_item(struct jw *w, struct mp *r, int depth);
+
+static bool json_going(const struct jw *w, const struct mp *r)
+{
+	return !w->full && !w->bad && !r->err;
+}
+
+static void json_array(struct jw *w, struct mp *r, uint32_t n, int depth)
 {
 	jw_ch(w, '[');
-	for (uint32_t i = 0; i < n && !w->full && !w->bad; i++) {
+	for (uint32_t i = 0; i < n && json_going(w, r); i++) {
 		if (i)
 			jw_ch(w, ',');
-		json_item(w, r);
+		json_item(w, r, depth);
 	}
 	jw_ch(w, ']');
 }
@@ -518,16 +602,18 @@ static bool json_key_bytes(const msgpack_object *k, const char **p, size_t *n)
 }
 
 /* A base64 bin at key K gets a sibling "K_base64": true right after it. */
-static void json_map(struct jw *w, struct mp *r, uint32_t n)
+static void json_map(struct jw *w, struct mp *r, uint32_t n, int depth)
 {
 	jw_ch(w, '{');
-	for (uint32_t i = 0; i < n && !w->full && !w->bad; i++) {
+	for (uint32_t i = 0; i < n && json_going(w, r); i++) {
 		msgpack_object key, val;
 		uint32_t kc = 0;
 		const char *k;
 		size_t kn;
 
 		mp_next(r, &key, &kc);
+		if (r->err)
+			break;
 		if (!json_key_bytes(&key, &k, &kn)) {
 			w->bad = true;
 			break;
@@ -536,13 +622,15 @@ static void json_map(struct jw *w, struct mp *r, uint32_t n)
 			jw_ch(w, ',');
 		json_str(w, k, kn);
 		jw_ch(w, ':');
-		if (*r->p < 0xc4 || *r->p > 0xc6) { /* not bin 8/16/32 */
-			json_item(w, r);
+		if (r->p == r->end || *r->p < 0xc4 || *r->p > 0xc6) { /* not bin 8/16/32 */
+			json_item(w, r, depth);
 			continue;
 		}
 		uint32_t vc = 0;
 
 		mp_next(r, &val, &vc);
+		if (r->err)
+			break;
 		if (!json_bin(w, &val.via.bin) || w->bad)
 			continue;
 		jw_lit(w, ",\"");
@@ -569,13 +657,21 @@ static void json_ext(struct jw *w, const msgpack_object *o)
 	jw_ch(w, '}');
 }
 
-static void json_item(struct jw *w, struct mp *r)
+/* One item inside depth open containers. */
+static void json_item(struct jw *w, struct mp *r, int depth)
 {
 	char buf[32];
 	msgpack_object o;
 	uint32_t n = 0;
 
 	mp_next(r, &o, &n);
+	if (r->err)
+		return;
+	if ((o.type == MSGPACK_OBJECT_ARRAY || o.type == MSGPACK_OBJECT_MAP) &&
+	    depth >= MP_MAX_OPEN) {
+		r->err = true; /* where msgpack-c stopped */
+		return;
+	}
 	switch (o.type) {
 	case MSGPACK_OBJECT_NIL: jw_lit(w, "null"); break;
 	case MSGPACK_OBJECT_BOOLEAN: jw_lit(w, o.via.boolean ? "true" : "false"); break;
@@ -589,8 +685,8 @@ static void json_item(struct jw *w, struct mp *r)
 	case MSGPACK_OBJECT_FLOAT64: json_double(w, o.via.f64, false); break;
 	case MSGPACK_OBJECT_STR: json_str(w, o.via.str.ptr, o.via.str.size); break;
 	case MSGPACK_OBJECT_BIN: json_bin(w, &o.via.bin); break;
-	case MSGPACK_OBJECT_ARRAY: json_array(w, r, n); break;
-	case MSGPACK_OBJECT_MAP: json_map(w, r, n); break;
+	case MSGPACK_OBJECT_ARRAY: json_array(w, r, n, depth + 1); break;
+	case MSGPACK_OBJECT_MAP: json_map(w, r, n, depth + 1); break;
 	case MSGPACK_OBJECT_EXT: json_ext(w, &o); break;
 	default: w->bad = true; break;
 	}
@@ -656,12 +752,8 @@ static bool mp_header(const uint8_t *p, size_t left, size_t *hdr, size_t *body,
 	return true;
 }
 
-/* msgpack-c's unpacker refuses (NOMEM) a container opened inside this
- * many non-empty ones (MSGPACK_EMBED_STACK_SIZE): same limit, same status. */
-#define MP_MAX_OPEN 32
-
 /*
- * Walk the bytes once before rendering: every pending item needs at
+ * Walk the bytes once: every pending item needs at
  * least one byte, so a corrupt count can never make the walk believe in
  * more items than the input holds. *deep: some container opens where
  * msgpack-c's unpacker would have stopped with NOMEM.
@@ -699,30 +791,53 @@ static bool mp_plausible(const uint8_t *p, size_t len, bool *deep)
 	return p == end;
 }
 
-GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
-			       size_t bufsz, unsigned flags)
+static bool mp_top_is_map(const uint8_t *data, size_t len)
+{
+	return len && ((data[0] >= 0x80 && data[0] <= 0x8f) || data[0] == 0xde || data[0] == 0xdf);
+}
+
+/*
+ * What a render that did not succeed returns, decided in msgpack-c's
+ * order: a malformed input is FORMAT, then an empty buffer FULL, then
+ * nesting NOMEM, a top level other than one map FORMAT; only then the
+ * render's own outcome (an unrenderable item, or the buffer filled).
+ */
+static int json_status(const uint8_t *data, size_t len, size_t bufsz, const struct jw *w)
 {
 	bool deep;
 
-	if (!data || (!buf && bufsz) || flags != GCP_JSON_DEFAULT)
-		return GCP_ERR_INVAL;
 	if (!mp_plausible(data, len, &deep))
 		return GCP_ERR_FORMAT;
 	if (bufsz == 0)
 		return GCP_ERR_FULL;
 	if (deep)
 		return GCP_ERR_NOMEM;
-	/* One record is exactly one map (mp_plausible saw one item, no trailing bytes). */
-	if (!((data[0] >= 0x80 && data[0] <= 0x8f) || data[0] == 0xde || data[0] == 0xdf))
+	if (!mp_top_is_map(data, len) || !w || w->bad)
 		return GCP_ERR_FORMAT;
-	struct jw w = { buf, 0, bufsz - 1, false, false };
-	struct mp r = { data, data + len };
+	return GCP_ERR_FULL;
+}
 
-	json_item(&w, &r);
+GCP_API int gcp_record_to_json(const uint8_t *data, size_t len, char *buf,
+			       size_t bufsz, unsigned flags)
+{
+	if (!data || (!buf && bufsz) || flags != GCP_JSON_DEFAULT)
+		return GCP_ERR_INVAL;
+	if (bufsz == 0 || !mp_top_is_map(data, len))
+		return json_status(data, len, bufsz, NULL);
+	/*
+	 * Render straight away, reading with bounds checks: a render that
+	 * reaches the end of the input having read every item is exactly
+	 * the case the checking pass would have let through (one map, no
+	 * trailing bytes, nothing too deep). Anything else asks it why.
+	 */
+	struct jw w = { buf, 0, bufsz - 1, false, false };
+	struct mp r = { data, data + len, false };
+
+	json_item(&w, &r, 0);
 	jw_ch(&w, '\n');
-	if (w.bad)
-		return GCP_ERR_FORMAT;
-	if (w.full || w.len > INT32_MAX)
+	if (r.err || w.bad || w.full || r.p != r.end)
+		return json_status(data, len, bufsz, &w);
+	if (w.len > INT32_MAX)
 		return GCP_ERR_FULL;
 	buf[w.len] = '\0';
 	return (int)w.len;
