@@ -233,24 +233,11 @@ int gcp_rb_finish(struct gcp_rb *rb, const uint8_t **data, size_t *len)
 /* Negative fixint, int8..int64 for v < -32, else the uint forms (msgpack_pack_int64). */
 void gcp_rb_int(struct gcp_rb *rb, int64_t v)
 {
-	uint8_t *p;
-
-	if (v >= 0) {
+	if (v >= 0)
 		gcp_rb_uint(rb, (uint64_t)v);
-		return;
-	}
-	size_t n = v >= -32 ? 1 : v >= -128 ? 2 : v >= -32768 ? 3 : v >= INT32_MIN ? 5 : 9;
-
-	if (!gcp_rb_value_(rb) || !(p = gcp_rb_room_(rb, n)))
-		return;
-	switch (n) {
-	case 1: p[0] = (uint8_t)v; break;
-	case 2: p[0] = 0xd0; p[1] = (uint8_t)v; break;
-	case 3: p[0] = 0xd1; gcp_rb_be16_(p + 1, (uint32_t)v); break;
-	case 5: p[0] = 0xd2; gcp_rb_be32_(p + 1, (uint32_t)v); break;
-	default: p[0] = 0xd3; gcp_rb_be64_(p + 1, (uint64_t)v); break;
-	}
-	rb->len += (uint32_t)n;
+	else
+		gcp_rb_put_int_(rb, 0xd0, (uint64_t)v,
+				v >= -32 ? 1 : v >= -128 ? 2 : v >= -32768 ? 3 : v >= INT32_MIN ? 5 : 9);
 }
 
 void gcp_rb_double(struct gcp_rb *rb, double v)

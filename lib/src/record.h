@@ -227,22 +227,32 @@ static inline void gcp_rb_cstr(struct gcp_rb *rb, const char *s)
 	gcp_rb_str(rb, s, strlen(s));
 }
 
-/* Positive fixint, uint8, uint16, uint32 or uint64, as msgpack_pack_uint64. */
-static inline void gcp_rb_uint(struct gcp_rb *rb, uint64_t v)
+/*
+ * An integer of n bytes in all: a fixint (n = 1, the byte is v), or the
+ * marker base (0xcc: uint 8..64, 0xd0: int 8..64) + width and the low
+ * 1, 2, 4 or 8 bytes of v, big-endian.
+ */
+static inline void gcp_rb_put_int_(struct gcp_rb *rb, uint8_t base, uint64_t v, size_t n)
 {
-	size_t n = v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= UINT32_MAX ? 5 : 9;
 	uint8_t *p;
 
 	if (!gcp_rb_value_(rb) || !(p = gcp_rb_room_(rb, n)))
 		return;
 	switch (n) {
 	case 1: p[0] = (uint8_t)v; break;
-	case 2: p[0] = 0xcc; p[1] = (uint8_t)v; break;
-	case 3: p[0] = 0xcd; gcp_rb_be16_(p + 1, (uint32_t)v); break;
-	case 5: p[0] = 0xce; gcp_rb_be32_(p + 1, (uint32_t)v); break;
-	default: p[0] = 0xcf; gcp_rb_be64_(p + 1, v); break;
+	case 2: p[0] = base; p[1] = (uint8_t)v; break;
+	case 3: p[0] = (uint8_t)(base + 1); gcp_rb_be16_(p + 1, (uint32_t)v); break;
+	case 5: p[0] = (uint8_t)(base + 2); gcp_rb_be32_(p + 1, (uint32_t)v); break;
+	default: p[0] = (uint8_t)(base + 3); gcp_rb_be64_(p + 1, v); break;
 	}
 	rb->len += (uint32_t)n;
+}
+
+/* Positive fixint, uint8, uint16, uint32 or uint64, as msgpack_pack_uint64. */
+static inline void gcp_rb_uint(struct gcp_rb *rb, uint64_t v)
+{
+	gcp_rb_put_int_(rb, 0xcc, v,
+			v < 128 ? 1 : v < 256 ? 2 : v < 65536 ? 3 : v <= UINT32_MAX ? 5 : 9);
 }
 
 static inline void gcp_rb_bool(struct gcp_rb *rb, bool v)
