@@ -124,16 +124,34 @@ static bool plain8(const uint8_t *s)
 		 HAS_ZERO(x ^ BYTES('"')) | HAS_ZERO(x ^ BYTES('\\')));
 }
 
+#define R8(x) x, x, x, x, x, x, x, x
+/* The bytes plain8 lets through: 0x20..0x7f but '"' (0x22) and '\\' (0x5c). */
+static const uint8_t json_plain[256] = {
+	R8(0), R8(0), R8(0), R8(0),                          /* 0x00 - 0x1f */
+	1, 1, 0, 1, 1, 1, 1, 1, R8(1),                       /* 0x20 - 0x2f: '"' */
+	R8(1), R8(1), R8(1), R8(1),                          /* 0x30 - 0x4f */
+	R8(1), 1, 1, 1, 1, 0, 1, 1, 1,                       /* 0x50 - 0x5f: '\\' */
+	R8(1), R8(1), R8(1), R8(1),                          /* 0x60 - 0x7f */
+	R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), /* 0x80 - 0xff */
+	R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0), R8(0),
+};
+#undef R8
+
 static size_t plain_run(const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 
+	if (n < 16) { /* keys and short values: a table beats the word tricks */
+		while (i < n && json_plain[s[i]])
+			i++;
+		return i;
+	}
 	while (i + 8 <= n && plain8(s + i))
 		i += 8;
 	/* The last bytes as one overlapping word when it is clean. */
-	if (i < n && n >= 8 && i + 8 > n && plain8(s + n - 8))
+	if (i < n && i + 8 > n && plain8(s + n - 8))
 		return n;
-	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+	while (i < n && json_plain[s[i]])
 		i++;
 	return i;
 }
@@ -169,8 +187,48 @@ static bool json_str_body(struct jw *w, const char *str, size_t n, bool strict)
 	return true;
 }
 
-static void json_str(struct jw *w, const char *s, size_t n)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/*
+ * A plain string of at most 16 bytes with 16 readable bytes at s and 17
+ * writable at the output: checked and copied as two words (the bytes
+ * past n are tested as 'a' and written past the end, where the next
+ * write goes). Keys and most short values of a record are such strings.
+ */
+static bool json_str16(struct jw *w, const uint8_t *s, size_t n)
 {
+	uint64_t a, b, ma, mb;
+
+	memcpy(&a, s, 8);
+	memcpy(&b, s + 8, 8);
+	ma = n >= 8 ? ~0ull : (1ull << (8 * n)) - 1;
+	mb = n >= 16 ? ~0ull : n <= 8 ? 0 : (1ull << (8 * (n - 8))) - 1;
+	uint64_t ta = (a & ma) | (BYTES('a') & ~ma), tb = (b & mb) | (BYTES('a') & ~mb);
+
+	if (!plain8((const uint8_t *)&ta) || !plain8((const uint8_t *)&tb))
+		return false;
+	char *p = w->p + w->len;
+
+	p[0] = '"';
+	memcpy(p + 1, &a, 8);
+	memcpy(p + 9, &b, 8);
+	p[n + 1] = '"';
+	w->len += n + 2;
+	return true;
+}
+#else
+static bool json_str16(struct jw *w, const uint8_t *s, size_t n)
+{
+	(void)w, (void)s, (void)n;
+	return false;
+}
+#endif
+
+/* readable: bytes that may be read from s on (the rest of the input). */
+static void json_str(struct jw *w, const char *s, size_t n, size_t readable)
+{
+	if (n <= 16 && readable >= 16 && !w->full && w->cap - w->len >= 18 &&
+	    json_str16(w, (const uint8_t *)s, n))
+		return;
 	/* Keys and most values need no escaping: one check, one copy. */
 	if (!w->full && n + 2 <= w->cap - w->len && plain_run((const uint8_t *)s, n) == n) {
 		char *p = w->p + w->len;
@@ -269,23 +327,25 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
  * rendering cost more than the whole packet path of a one-packet flow. */
 static char *fixed_dec(char *p, unsigned v, int width)
 {
-	for (int i = width - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
+	int i = width;
+
+	for (; i >= 2; i -= 2, v /= 100)
+		memcpy(p + i - 2, gcp_fmt_digits2 + 2 * (v % 100), 2);
+	if (i)
+		p[0] = (char)('0' + v % 10);
 	return p + width;
 }
 
 /* An integer: magnitude mag, with a minus sign when neg. */
 static void json_int(struct jw *w, char *buf, size_t bufsz, bool neg, uint64_t mag)
 {
-	char *p = buf + bufsz;
+	char *p = buf;
 
-	do {
-		*--p = (char)('0' + mag % 10);
-		mag /= 10;
-	} while (mag);
+	(void)bufsz; /* >= 21: sign and 20 digits */
 	if (neg)
-		*--p = '-';
-	jw_put(w, p, (size_t)(buf + bufsz - p));
+		*p++ = '-';
+	p += gcp_fmt_u64(p, mag);
+	jw_put(w, buf, (size_t)(p - buf));
 }
 
 static void json_ts(struct jw *w, const msgpack_object *o)
@@ -620,7 +680,7 @@ static void json_map(struct jw *w, struct mp *r, uint32_t n, int depth)
 		}
 		if (i)
 			jw_ch(w, ',');
-		json_str(w, k, kn);
+		json_str(w, k, kn, (size_t)(r->end - (const uint8_t *)k));
 		jw_ch(w, ':');
 		if (r->p == r->end || *r->p < 0xc4 || *r->p > 0xc6) { /* not bin 8/16/32 */
 			json_item(w, r, depth);
@@ -683,7 +743,9 @@ static void json_item(struct jw *w, struct mp *r, int depth)
 		break;
 	case MSGPACK_OBJECT_FLOAT32: json_double(w, o.via.f64, true); break;
 	case MSGPACK_OBJECT_FLOAT64: json_double(w, o.via.f64, false); break;
-	case MSGPACK_OBJECT_STR: json_str(w, o.via.str.ptr, o.via.str.size); break;
+	case MSGPACK_OBJECT_STR:
+		json_str(w, o.via.str.ptr, o.via.str.size, (size_t)(r->end - (const uint8_t *)o.via.str.ptr));
+		break;
 	case MSGPACK_OBJECT_BIN: json_bin(w, &o.via.bin); break;
 	case MSGPACK_OBJECT_ARRAY: json_array(w, r, n, depth + 1); break;
 	case MSGPACK_OBJECT_MAP: json_map(w, r, n, depth + 1); break;
