@@ -7,6 +7,7 @@
 #include "cursor.h"
 #include "dissect.h"
 #include "dns_int.h"
+#include "fmt.h"
 
 #define DNS_MAX_PENDING 32       /* outstanding queries per flow */
 #define DNS_DEFAULT_TIMEOUT_S 10 /* gcp_engine_opts.dns_timeout_s default */
@@ -56,15 +57,13 @@ struct dns_state {
 
 static void kv_mnem(struct gcp_rb *rb, const char *key, const char *name, unsigned v)
 {
-	char num[12];
+	char num[GCP_FMT_U64_LEN];
 
 	gcp_rb_key(rb, key);
-	if (name) {
+	if (name)
 		gcp_rb_cstr(rb, name);
-	} else {
-		int n = snprintf(num, sizeof(num), "%u", v);
-		gcp_rb_str(rb, num, (size_t)n);
-	}
+	else
+		gcp_rb_str(rb, num, gcp_fmt_u64(num, v));
 }
 
 static void emit_question(struct gcp_rb *rb, const uint8_t *qname, size_t qlen, uint16_t qtype,

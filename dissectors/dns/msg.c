@@ -7,12 +7,13 @@
 
 #include "cursor.h"
 #include "dns_int.h"
+#include "fmt.h"
 
 /* RFC 7871 6: FAMILY, SOURCE PREFIX-LENGTH, SCOPE PREFIX-LENGTH, ADDRESS. */
 static void edns_ecs(struct dns_edns *e, const uint8_t *p, uint16_t n)
 {
 	uint8_t addr[16] = { 0 };
-	char buf[INET6_ADDRSTRLEN];
+	char buf[GCP_FMT_IP6_LEN + 4]; /* "/128" */
 
 	if (n < 4)
 		return;
@@ -23,9 +24,14 @@ static void edns_ecs(struct dns_edns *e, const uint8_t *p, uint16_t n)
 	if (!alen || src > alen * 8 || have > alen || have != ((size_t)src + 7) / 8)
 		return;
 	memcpy(addr, p + 4, have);
-	if (!inet_ntop(fam == 1 ? AF_INET : AF_INET6, addr, buf, sizeof(buf)))
-		return;
-	snprintf(e->ecs, sizeof(e->ecs), "%s/%u", buf, src);
+	/* "%s/%u" of inet_ntop's text, without either */
+	size_t k = fam == 1 ? gcp_fmt_ip4(addr, buf) : gcp_fmt_ip6(addr, buf);
+	buf[k++] = '/';
+	k += gcp_fmt_u64(buf + k, src);
+	if (k >= sizeof(e->ecs))
+		k = sizeof(e->ecs) - 1; /* snprintf's truncation */
+	memcpy(e->ecs, buf, k);
+	e->ecs[k] = '\0';
 }
 
 /* RFC 6891 6.1.2: CLASS = UDP payload size, TTL = ext-rcode, version, DO, Z. */

@@ -89,7 +89,11 @@ static size_t put_label_byte(char *out, size_t o, size_t cap, uint8_t c)
 	}
 	if (o + 4 >= cap)
 		return o;
-	snprintf(out + o, 5, "\\%03u", c);
+	out[o] = '\\'; /* "\\%03u" */
+	out[o + 1] = (char)('0' + c / 100);
+	out[o + 2] = (char)('0' + c / 10 % 10);
+	out[o + 3] = (char)('0' + c % 10);
+	out[o + 4] = '\0';
 	return o + 4;
 }
 

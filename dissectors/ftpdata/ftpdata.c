@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 
 #include "../ftp/ftp.h"
+#include "digest.h"
+#include "fmt.h"
 
 struct ftpdata_state {
 	uint64_t h;           /* expectation entry (struct ftp_xfer), owned */
@@ -35,7 +37,8 @@ static void ftpdata_init(void *state, struct gcp_dissect_ctx *ctx)
 	s->h = gcp_dctx_expect_taken(ctx);
 	s->ddir = -1;
 	s->md = EVP_MD_CTX_new();
-	if (s->md && EVP_DigestInit_ex(s->md, EVP_md5(), NULL) != 1) {
+	/* gcp_md_md5(): fetched once per process, not on every data connection. */
+	if (s->md && (!gcp_md_md5() || EVP_DigestInit_ex(s->md, gcp_md_md5(), NULL) != 1)) {
 		EVP_MD_CTX_free(s->md); /* e.g. MD5 disabled by a FIPS provider */
 		s->md = NULL;
 	}
@@ -103,9 +106,7 @@ static void kv_md5(struct gcp_rb *rb, EVP_MD_CTX *md)
 
 	if (EVP_DigestFinal_ex(md, dig, &dl) != 1)
 		return;
-	for (unsigned i = 0; i < dl; i++)
-		snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-	gcp_rb_kv_str(rb, "md5", hex, 2 * dl);
+	gcp_rb_kv_str(rb, "md5", hex, gcp_fmt_hex_bytes(hex, dig, dl));
 }
 
 static void kv_endpoint(struct gcp_rb *rb, const char *ik, const char *pk,

@@ -517,27 +517,25 @@ static void kv_headers(struct gcp_rb *rb, const char *k, const struct http_head 
 	const char *raw = (const char *)head_raw(hd);
 	gcp_rb_key(rb, k);
 	gcp_rb_array_begin(rb);
-	for (uint16_t i = 0; i < hd->nf; i++) {
-		gcp_rb_array_begin(rb);
-		gcp_rb_str(rb, raw + hd->f[i].name.off, hd->f[i].name.len);
-		gcp_rb_str(rb, raw + hd->f[i].value.off, hd->f[i].value.len);
-		gcp_rb_end(rb);
-	}
+	for (uint16_t i = 0; i < hd->nf; i++)
+		gcp_rb_str_pair(rb, raw + hd->f[i].name.off, hd->f[i].name.len,
+				raw + hd->f[i].value.off, hd->f[i].value.len);
 	gcp_rb_end(rb);
 }
 
-static void kv_body(struct gcp_rb *rb, const char *pre, const struct http_msg *m)
+/* KEY, KEY_truncated, KEY_len (literal keys: no formatting per record). */
+#define kv_body(rb, pre, m) kv_body_(rb, pre, pre "_truncated", pre "_len", m)
+
+static void kv_body_(struct gcp_rb *rb, const char *pre, const char *ktrunc, const char *klen,
+		     const struct http_msg *m)
 {
-	char k[32];
 	if (!m->seen)
 		return;
 	if (m->wire_len || m->truncated) {
 		gcp_rb_kv_bin(rb, pre, m->buf ? (const void *)m->buf : "", m->buf ? m->blen : 0);
-		snprintf(k, sizeof(k), "%s_truncated", pre);
-		gcp_rb_kv_bool(rb, k, m->truncated);
+		gcp_rb_kv_bool(rb, ktrunc, m->truncated);
 	}
-	snprintf(k, sizeof(k), "%s_len", pre);
-	gcp_rb_kv_uint(rb, k, m->wire_len);
+	gcp_rb_kv_uint(rb, klen, m->wire_len);
 }
 
 void gcp_http_emit(struct gcp_dissect_ctx *ctx, const struct http_tx *tx)

@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bio.h>
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include "../smtp/mail_common.h"
 #include "cursor.h"
+#include "digest.h"
 #include "dissect.h"
+#include "dn.h"
+#include "fmt.h"
 #include "tls.h"
 
 /* RFC 5246 6.2.1 / RFC 8446 5.1 content types. */
@@ -114,6 +115,16 @@ static bool tls_grease(uint16_t v)
 	return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff);
 }
 
+/* "0x%0*x" into buf (n >= 3 + width: v fits width digits). */
+static const char *tls_hex_text(char *buf, size_t n, unsigned v, unsigned width)
+{
+	(void)n;
+	buf[0] = '0';
+	buf[1] = 'x';
+	buf[2 + gcp_fmt_hex_u64(buf + 2, v, width)] = '\0';
+	return buf;
+}
+
 static const char *tls_version_text(uint16_t v, char *buf, size_t n)
 {
 	switch (v) {
@@ -124,8 +135,7 @@ static const char *tls_version_text(uint16_t v, char *buf, size_t n)
 	case 0x0303: return "TLSv1.2";
 	case 0x0304: return "TLSv1.3";
 	default:
-		snprintf(buf, n, "0x%04x", v);
-		return buf;
+		return tls_hex_text(buf, n, v, 4);
 	}
 }
 
@@ -190,10 +200,8 @@ static const char *tls_cipher_text(const struct tls_state *st, char *buf, size_t
 {
 	size_t lo = 0, hi = sizeof(tls_suites) / sizeof(tls_suites[0]);
 
-	if (st->sslv2_cipher) {
-		snprintf(buf, n, "0x%06x", (unsigned)st->cipher);
-		return buf;
-	}
+	if (st->sslv2_cipher)
+		return tls_hex_text(buf, n, st->cipher & 0xffffff, 6);
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
@@ -204,8 +212,7 @@ static const char *tls_cipher_text(const struct tls_state *st, char *buf, size_t
 		else
 			hi = mid;
 	}
-	snprintf(buf, n, "0x%04x", (unsigned)st->cipher);
-	return buf;
+	return tls_hex_text(buf, n, st->cipher & 0xffff, 4);
 }
 
 /* Bounded text builder: overflow sets err and keeps what fit. */
@@ -226,14 +233,49 @@ static void sb_put(struct tls_sb *sb, const char *s, size_t n)
 	sb->p[sb->len] = '\0';
 }
 
-static void sb_fmt_u16(struct tls_sb *sb, const char *fmt, unsigned v)
+/* Fingerprint text is numbers joined by separators: "%u" and "%04x" by
+ * hand, snprintf was a quarter of a ClientHello's cost. */
+/* Room for n bytes and the NUL: written in place (what sb_put would do). */
+static char *sb_room(struct tls_sb *sb, size_t n)
 {
-	char tmp[8];
-	int n = snprintf(tmp, sizeof(tmp), fmt, v);
-
-	sb_put(sb, tmp, (size_t)n);
+	return !sb->err && sb->cap - sb->len >= n + 1 ? sb->p + sb->len : NULL;
 }
 
+static void sb_dec(struct tls_sb *sb, unsigned v)
+{
+	char tmp[GCP_FMT_U64_LEN], *p = sb_room(sb, GCP_FMT_U64_LEN);
+
+	if (!p) { /* near the end: the exact length decides */
+		sb_put(sb, tmp, gcp_fmt_u64(tmp, v));
+		return;
+	}
+	sb->len += gcp_fmt_u64(p, v);
+	sb->p[sb->len] = '\0';
+}
+
+/* Separator sep (none when 0), then v (16 bits) as "%04x". */
+static void sb_hex4(struct tls_sb *sb, char sep, unsigned v)
+{
+	char tmp[5], *p = sb_room(sb, 5);
+	size_t k = 0;
+
+	if (!p)
+		p = tmp;
+	if (sep)
+		p[k++] = sep;
+	p[k] = gcp_fmt_hexl[v >> 12 & 15];
+	p[k + 1] = gcp_fmt_hexl[v >> 8 & 15];
+	p[k + 2] = gcp_fmt_hexl[v >> 4 & 15];
+	p[k + 3] = gcp_fmt_hexl[v & 15];
+	if (p == tmp) {
+		sb_put(sb, tmp, k + 4);
+		return;
+	}
+	sb->len += k + 4;
+	sb->p[sb->len] = '\0';
+}
+
+/* md: fetched once (digest.h); NULL (not in the provider) leaves out empty. */
 static void tls_hex_digest(const EVP_MD *md, const char *s, size_t n, char *out, size_t nhex)
 {
 	static const char hx[] = "0123456789abcdef";
@@ -242,7 +284,7 @@ static void tls_hex_digest(const EVP_MD *md, const char *s, size_t n, char *out,
 	size_t i;
 
 	out[0] = '\0';
-	if (!EVP_Digest(s, n, dg, &dlen, md, NULL))
+	if (!gcp_md_digest(md, s, n, dg, &dlen))
 		return;
 	for (i = 0; i < nhex && i / 2 < dlen; i++)
 		out[i] = hx[(i & 1) ? dg[i / 2] & 15 : dg[i / 2] >> 4];
@@ -383,7 +425,7 @@ static void sb_dec_list(struct tls_sb *sb, struct tls_list l, unsigned unit)
 			continue;
 		if (!first)
 			sb_put(sb, "-", 1);
-		sb_fmt_u16(sb, "%u", v);
+		sb_dec(sb, v);
 		first = false;
 	}
 }
@@ -396,7 +438,8 @@ static void tls_ja3(struct tls_state *st, const struct tls_ch *ch, char *text, s
 	uint16_t t;
 
 	text[0] = '\0';
-	sb_fmt_u16(&sb, "%u,", ch->legacy_version);
+	sb_dec(&sb, ch->legacy_version);
+	sb_put(&sb, ",", 1);
 	sb_dec_list(&sb, ch->ciphers, 2);
 	sb_put(&sb, ",", 1);
 	for (uint32_t o = 0; ch_next_ext(ch, &o, &t);) {
@@ -404,7 +447,7 @@ static void tls_ja3(struct tls_state *st, const struct tls_ch *ch, char *text, s
 			continue;
 		if (!first)
 			sb_put(&sb, "-", 1);
-		sb_fmt_u16(&sb, "%u", t);
+		sb_dec(&sb, t);
 		first = false;
 	}
 	sb_put(&sb, ",", 1);
@@ -412,7 +455,7 @@ static void tls_ja3(struct tls_state *st, const struct tls_ch *ch, char *text, s
 	sb_put(&sb, ",", 1);
 	sb_dec_list(&sb, ch->pf, 1);
 	if (!sb.err)
-		tls_hex_digest(EVP_md5(), text, sb.len, st->ja3, 32);
+		tls_hex_digest(gcp_md_md5(), text, sb.len, st->ja3, 32);
 }
 
 /* ---- JA4 (FoxIO JA4 spec, technical_details/JA4.md) ------------------------- */
@@ -420,6 +463,24 @@ static void tls_ja3(struct tls_state *st, const struct tls_ch *ch, char *text, s
 static int cmp_u16(const void *a, const void *b)
 {
 	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* Ascending; insertion sort for the usual few dozen values (qsort's
+ * callback per comparison cost more than the sorting). */
+static void sort_u16(uint16_t *v, unsigned n)
+{
+	if (n > 64) {
+		qsort(v, n, sizeof(*v), cmp_u16);
+		return;
+	}
+	for (unsigned i = 1; i < n; i++) {
+		uint16_t x = v[i];
+		unsigned j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 static const char *ja4_version(uint16_t v)
@@ -470,10 +531,10 @@ static bool ja4_hash_list(uint16_t *v, unsigned n, struct tls_list sig, char *te
 {
 	struct tls_sb sb = { text, 0, cap, false };
 
-	qsort(v, n, sizeof(*v), cmp_u16);
+	sort_u16(v, n);
 	text[0] = '\0';
 	for (unsigned i = 0; i < n; i++)
-		sb_fmt_u16(&sb, i ? ",%04x" : "%04x", v[i]);
+		sb_hex4(&sb, i ? ',' : 0, v[i]);
 	bool first = true;
 
 	for (uint32_t i = 0; sig.p && i + 2 <= sig.n; i += 2) {
@@ -481,7 +542,7 @@ static bool ja4_hash_list(uint16_t *v, unsigned n, struct tls_list sig, char *te
 
 		if (tls_grease(a))
 			continue;
-		sb_fmt_u16(&sb, first ? "_%04x" : ",%04x", a);
+		sb_hex4(&sb, first ? '_' : ',', a);
 		first = false;
 	}
 	if (sb.err)
@@ -489,8 +550,33 @@ static bool ja4_hash_list(uint16_t *v, unsigned n, struct tls_list sig, char *te
 	if (n == 0)
 		memcpy(out, "000000000000", 13);
 	else
-		tls_hex_digest(EVP_sha256(), text, sb.len, out, 12);
+		tls_hex_digest(gcp_md_sha256(), text, sb.len, out, 12);
 	return true;
+}
+
+/* "t%s%c%02u%02u%s_%s_%s" (version, d/i, counts <= 99, ALPN, two hashes):
+ * at most 1 + 2 + 1 + 2 + 2 + 2 + 1 + 12 + 1 + 12 = 36 bytes and the NUL. */
+static void ja4_text(char out[40], char proto, const char *ver, char sni, unsigned nc,
+		     unsigned ne, const char alpn[3], const char b[13], const char c[13])
+{
+	char *p = out;
+
+	*p++ = proto;
+	*p++ = ver[0];
+	*p++ = ver[1];
+	*p++ = sni;
+	memcpy(p, gcp_fmt_digits2 + 2 * nc, 2);
+	memcpy(p + 2, gcp_fmt_digits2 + 2 * ne, 2);
+	p += 4;
+	*p++ = alpn[0];
+	*p++ = alpn[1];
+	*p++ = '_';
+	size_t bl = strlen(b), cl = strlen(c); /* 12, or 0 when the digest failed */
+	memcpy(p, b, bl);
+	p += bl;
+	*p++ = '_';
+	memcpy(p, c, cl);
+	p[cl] = '\0';
 }
 
 static void tls_ja4(struct tls_state *st, const struct tls_ch *ch, char *text, size_t cap)
@@ -525,7 +611,7 @@ static void tls_ja4(struct tls_state *st, const struct tls_ch *ch, char *text, s
 	    !ja4_hash_list(ext, ne, ch->sigalgs, text, cap, c))
 		return;
 	/* JA4 section a: "q" for QUIC, "t" for TLS over TCP */
-	snprintf(st->ja4, sizeof(st->ja4), "%c%s%c%02u%02u%s_%s_%s", st->quic ? 'q' : 't',
+	ja4_text(st->ja4, st->quic ? 'q' : 't',
 		 ja4_version(ch->max_version ? ch->max_version : ch->legacy_version),
 		 ch->has_sni ? 'd' : 'i', nc > 99 ? 99 : nc, next > 99 ? 99 : next, alpn, b, c);
 }
@@ -653,26 +739,6 @@ static bool tls_server_hello(struct tls_state *st, struct gcp_dissect_ctx *ctx,
 
 /* ---- Certificate (RFC 5246 7.4.2) -------------------------------------------- */
 
-static uint16_t tls_name_text(const X509_NAME *name, char *out, size_t cap)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	uint16_t n = 0;
-	char *data = NULL;
-
-	if (!b)
-		return 0;
-	if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0) {
-		long k = BIO_get_mem_data(b, &data);
-
-		if (k > 0 && data) {
-			n = (uint16_t)((size_t)k < cap ? (size_t)k : cap);
-			memcpy(out, data, n);
-		}
-	}
-	BIO_free(b);
-	return n;
-}
-
 /*
  * One DER TLV (X.690 8.1): *tlv and *tlv_len cover tag, length and value so
  * the element can be handed to OpenSSL whole. Definite lengths only, as
@@ -702,24 +768,11 @@ static int der_next(struct gcp_cur *c, const uint8_t **tlv, uint32_t *tlv_len,
 	return tag;
 }
 
-static uint16_t der_name_text(const uint8_t *tlv, uint32_t len, char *out, size_t cap)
-{
-	const unsigned char *p = tlv;
-	X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)len);
-	uint16_t n;
-
-	if (!name)
-		return 0;
-	n = tls_name_text(name, out, cap);
-	X509_NAME_free(name);
-	return n;
-}
-
 /*
  * Subject and issuer of one DER certificate, RFC 2253 text. Only the two
  * Name elements of tbsCertificate (RFC 5280 4.1) are decoded: a full
  * d2i_X509() also decodes the public key, which costs far more than the
- * rest of the handshake.
+ * rest of the handshake. dn.c turns them into text.
  */
 static void tls_cert_names(struct tls_state *st, const uint8_t *der, uint32_t n)
 {
@@ -741,12 +794,12 @@ static void tls_cert_names(struct tls_state *st, const uint8_t *der, uint32_t n)
 			issuer = tlv;
 			issuer_len = tlv_len;
 		} else if (i == 4 && tag == 0x30) {
-			st->subj_len = der_name_text(tlv, tlv_len, st->subject, sizeof(st->subject));
+			st->subj_len = gcp_tls_dn_text(tlv, tlv_len, st->subject, sizeof(st->subject));
 			break;
 		}
 	}
 	if (issuer)
-		st->iss_len = der_name_text(issuer, issuer_len, st->issuer, sizeof(st->issuer));
+		st->iss_len = gcp_tls_dn_text(issuer, issuer_len, st->issuer, sizeof(st->issuer));
 }
 
 static void tls_certificate(struct tls_state *st, struct gcp_dissect_ctx *ctx,

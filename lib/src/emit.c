@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "engine.h"
+#include "fmt.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -19,9 +20,33 @@ static uint64_t wall_ns(void)
 
 static void kv_addr(struct gcp_rb *rb, const char *key, const struct gcp_addr *a, int ver)
 {
-	char buf[64];
+	char buf[GCP_FMT_IP6_LEN];
+	size_t n = ver == 4 ? gcp_fmt_ip4(a->b, buf) : ver == 6 ? gcp_fmt_ip6(a->b, buf) : 0;
 
-	gcp_rb_kv_cstr(rb, key, gcp_addr_str(a, ver, buf, sizeof(buf)));
+	gcp_rb_kv_str(rb, key, buf, n);
+}
+
+/*
+ * engine, node_name, node_type and agent_ip are fixed when the engine is
+ * created: encoded once (by the first record) and copied in afterwards.
+ * None is a key the content rules watch, so the string hook missing
+ * them changes nothing.
+ */
+static void fixed_keys(struct gcp_engine *e, struct gcp_rb *rb)
+{
+	if (rb->fixed.p) {
+		gcp_rb_put_run(rb, &rb->fixed);
+		return;
+	}
+	struct gcp_rb_mark m = gcp_rb_mark(rb);
+
+	gcp_rb_kv_cstr(rb, "engine", e->opts.engine_name);
+	gcp_rb_kv_cstr(rb, "node_name", e->opts.node_name);
+	gcp_rb_kv_cstr(rb, "node_type",
+		       e->opts.node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical");
+	if (e->opts.agent_ip)
+		gcp_rb_kv_cstr(rb, "agent_ip", e->opts.agent_ip);
+	gcp_rb_save_run(rb, m, &rb->fixed); /* on failure: encoded again next time */
 }
 
 static void common_keys(struct gcp_engine *e, const struct gcp_flow *f, enum gcp_record_type type,
@@ -34,12 +59,7 @@ static void common_keys(struct gcp_engine *e, const struct gcp_flow *f, enum gcp
 	gcp_rb_kv_cstr(rb, "type", gcp_record_type_name(type));
 	gcp_rb_kv_ts(rb, "ts", ts_ns);
 	gcp_rb_kv_ts(rb, "ingest_ts", wall_ns());
-	gcp_rb_kv_cstr(rb, "engine", e->opts.engine_name);
-	gcp_rb_kv_cstr(rb, "node_name", e->opts.node_name);
-	gcp_rb_kv_cstr(rb, "node_type",
-		       e->opts.node_type == GCP_NODE_VIRTUAL ? "virtual" : "physical");
-	if (e->opts.agent_ip)
-		gcp_rb_kv_cstr(rb, "agent_ip", e->opts.agent_ip);
+	fixed_keys(e, rb);
 	kv_addr(rb, "src_ip", gcp_flow_cli(f), ver);
 	gcp_rb_kv_uint(rb, "src_port", gcp_flow_cport(f));
 	kv_addr(rb, "dst_ip", gcp_flow_srv(f), ver);

@@ -3,7 +3,7 @@
 # Initial inputs of one fuzz target: tests/fuzz/seeds.sh TARGET CORPUS OUT
 # (frames, flows and small captures of the corpus via pcap2seeds.py; the
 # documented config and rules examples). Targets without generated seeds
-# (json, reasm) use their committed tests/fuzz/seeds/<target> only.
+# (json, reasm, tls_dn) use their committed tests/fuzz/seeds/<target> only.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

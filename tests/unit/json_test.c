@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* JSON rendering: escaping, bin/base64 flag, RFC 3339 timestamps, buffer limits. */
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gcprobe/gcprobe.h"
@@ -199,4 +202,104 @@ Test(json, status_and_names)
 	cr_assert_str_eq(gcp_record_type_name(GCP_REC_TCP), "tcp");
 	cr_assert_str_eq(gcp_record_type_name(GCP_REC_INVENTORY), "inventory");
 	cr_assert_str_eq(gcp_record_type_name(GCP_REC_STATS), "stats");
+}
+
+/* What the renderer promises for a double: the shorter of %.15g/%.17g that reads back. */
+static void ref_double(double v, char *buf, size_t n)
+{
+	snprintf(buf, n, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, n, "%.17g", v);
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static void double_case(double v)
+{
+	char want[64], line[96];
+	const uint8_t *d;
+	size_t n;
+
+	gcp_rb_reset(&rb);
+	gcp_rb_key(&rb, "d");
+	gcp_rb_double(&rb, v);
+	cr_assert_eq(gcp_rb_finish(&rb, &d, &n), 0);
+	cr_assert_gt(gcp_record_to_json(d, n, out, sizeof(out), 0), 0);
+	ref_double(v, want, sizeof(want));
+	snprintf(line, sizeof(line), "{\"d\":%s}\n", want);
+	cr_assert_str_eq(out, line);
+}
+
+/* Durations (ns / 1e9) take a digit-loop path: it must print what printf does. */
+Test(json, durations_match_printf)
+{
+	uint64_t s = 1;
+	const uint64_t edges[] = { 1, 9, 10, 99999, 100000, 100001, 999999999, 1000000000,
+				   1000000001, 123456789012345ull, 999999999999999ull,
+				   1000000000000000ull, 3294877000ull, 50000, 12000, 10000000 };
+
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		double_case((double)edges[i] / 1e9);
+		double_case(-(double)edges[i] / 1e9);
+	}
+	for (int t = 0; t < 200000; t++) {
+		uint64_t ns = rnd(&s) % 1000000000000000ull >> (rnd(&s) % 50);
+		double_case((double)ns / 1e9);
+	}
+	for (int t = 0; t < 100000; t++) { /* any double: nothing else may change */
+		uint64_t bits = rnd(&s);
+		double v;
+		memcpy(&v, &bits, sizeof(v));
+		if (isfinite(v))
+			double_case(v);
+		double_case((double)(rnd(&s) % 100000000) / 1e3);
+	}
+}
+
+/*
+ * A bin that is not UTF-8 goes out as base64 even when its string form
+ * (control bytes escaped six-fold) would not have fitted the buffer.
+ */
+Test(json, bin_base64_fits_where_string_would_not)
+{
+	uint8_t v[40];
+	const uint8_t *d;
+	size_t n;
+
+	memset(v, 0x01, sizeof(v));
+	v[39] = 0xff; /* invalid UTF-8 at the very end */
+	gcp_rb_kv_bin(&rb, "b", v, sizeof(v));
+	cr_assert_eq(gcp_rb_finish(&rb, &d, &n), 0);
+	int len = gcp_record_to_json(d, n, out, sizeof(out), 0);
+	cr_assert_gt(len, 0);
+	cr_assert(strstr(out, "\"b_base64\":true"));
+	cr_assert_eq(gcp_record_to_json(d, n, out, (size_t)len + 1, 0), len);
+	cr_assert_eq(gcp_record_to_json(d, n, out, (size_t)len, 0), GCP_ERR_FULL);
+}
+
+/* msgpack-c's unpacker stopped (NOMEM) at 32 open containers: so do we. */
+Test(json, nesting_limit_as_msgpack_c)
+{
+	uint8_t b[128];
+	size_t n = 0;
+
+	b[n++] = 0x81;
+	for (int i = 0; i < 31; i++) { /* 31 more: 32 open, a scalar inside */
+		b[n++] = 0xa1;
+		b[n++] = 'k';
+		b[n++] = 0x81;
+	}
+	b[n++] = 0xa1;
+	b[n++] = 'v';
+	b[n++] = 0xc0;
+	cr_assert_gt(gcp_record_to_json(b, n, out, sizeof(out), 0), 0);
+	b[n - 1] = 0x80; /* an empty map as the 33rd: refused like a full one */
+	cr_assert_eq(gcp_record_to_json(b, n, out, sizeof(out), 0), GCP_ERR_NOMEM);
+	cr_assert_eq(gcp_record_to_json(b, n, out, 0, 0), GCP_ERR_FULL);
 }

@@ -45,7 +45,7 @@ Test(membudget, record_builder_cap)
 	gcp_rb_kv_str(&rb, "k", big, sizeof(big));
 	cr_assert_neq(gcp_rb_finish(&rb, &d, &n), 0, "a record over the cap is refused");
 	cr_assert_eq(rb.st_oversize, 1);
-	cr_assert_leq(rb.sbuf.alloc, GCP_RB_MAX_BYTES);
+	cr_assert_leq(rb.alloc, GCP_RB_MAX_BYTES);
 	gcp_rb_reset(&rb);
 	gcp_rb_kv_str(&rb, "k", big, 1000);
 	cr_assert_eq(gcp_rb_finish(&rb, &d, &n), 0, "the next record is fine");
