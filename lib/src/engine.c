@@ -399,6 +399,9 @@ static unsigned stage_decode(struct gcp_engine *e, const struct gcp_packet *in, 
 /* Pass 2, in arrival order. */
 static void stage_flows(struct gcp_engine *e, unsigned k)
 {
+	for (unsigned a = 0; a < PREFETCH_AHEAD && a < k; a++)
+		if (e->stage[a].flow)
+			gcp_flow_prefetch_flow(&e->ft, &e->stage[a].q);
 	for (unsigned i = 0; i < k; i++) {
 		unsigned a = i + PREFETCH_AHEAD;
 

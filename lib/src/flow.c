@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -531,21 +532,43 @@ static uint32_t pow2_ceil(uint32_t v)
 	return p;
 }
 
+#define HUGE_PAGE (2u << 20)
+
 /*
  * Zeroed memory with every page touched now, keeping page faults off the
  * packet path and RSS flat from the start (the tables are used at
- * random). Not malloc + memset: compilers turn that into calloc, whose
- * pages then arrive one by one as new flows hash to them; a soak run
- * saw RSS creep up for ten minutes that way.
+ * random; a soak run once saw RSS creep up for ten minutes while calloc's
+ * pages arrived one by one). Cache-line aligned; tables of 2 MiB and
+ * more are asked for transparent huge pages: flows, buckets and the
+ * conn_count window are looked up at random, and with 4 KiB pages nearly
+ * every lookup of a large table also missed the TLB.
  */
-static void *alloc_touched(size_t n)
+static size_t table_align(size_t n)
 {
-	volatile uint8_t *p = calloc(1, n ? n : 1);
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	return n >= HUGE_PAGE ? HUGE_PAGE : 64;
+}
 
-	for (size_t i = 0; p && i < n; i += pg)
-		p[i] = 0;
-	return (void *)p;
+/* What alloc_table(n) takes. */
+static size_t table_bytes(size_t n)
+{
+	size_t align = table_align(n);
+
+	return n ? (n + align - 1) / align * align : align;
+}
+
+static void *alloc_table(size_t n)
+{
+	size_t align = table_align(n), sz = table_bytes(n);
+	void *p = NULL;
+
+	if (posix_memalign(&p, align, sz) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (align == HUGE_PAGE)
+		(void)madvise(p, sz, MADV_HUGEPAGE); /* a hint: 4 KiB pages still work */
+#endif
+	memset(p, 0, sz);
+	return p;
 }
 
 static int cw_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t window_s)
@@ -561,8 +584,8 @@ static int cw_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t window_
 	w->width_s = (window_s + CW_MAX_BUCKETS - 1) / CW_MAX_BUCKETS;
 	w->nbuckets = (window_s + w->width_s - 1) / w->width_s;
 	w->nsets = entries / CW_WAYS;
-	w->ent = alloc_touched((size_t)entries * sizeof(*w->ent));
-	w->cnt = alloc_touched((size_t)entries * w->nbuckets * sizeof(*w->cnt));
+	w->ent = alloc_table((size_t)entries * sizeof(*w->ent));
+	w->cnt = alloc_table((size_t)entries * w->nbuckets * sizeof(*w->cnt));
 	t->cw = w;
 	if (!w->ent || !w->cnt)
 		return GCP_ERR_NOMEM;
@@ -683,28 +706,18 @@ static uint64_t cw_mem(uint32_t capacity, uint32_t conn_window_s)
 
 	if (entries < CW_MIN_ENTRIES)
 		entries = CW_MIN_ENTRIES;
-	return sizeof(struct gcp_conn_window) + entries * sizeof(struct cw_entry) +
-	       entries * nb * sizeof(uint16_t);
+	return sizeof(struct gcp_conn_window) + table_bytes(entries * sizeof(struct cw_entry)) +
+	       table_bytes(entries * nb * sizeof(uint16_t));
 }
 
 uint64_t gcp_flow_table_mem(uint32_t capacity, uint32_t conn_window_s)
 {
-	uint64_t n = (uint64_t)capacity * (sizeof(struct gcp_flow) + sizeof(struct gcp_flow_meta)) +
-		     (uint64_t)nbuckets(capacity) * sizeof(struct gcp_ft_bucket) +
-		     (uint64_t)WHEEL_SIZE * sizeof(uint32_t);
+	uint64_t n = table_bytes((size_t)capacity * sizeof(struct gcp_flow)) +
+		     table_bytes((size_t)capacity * sizeof(struct gcp_flow_meta)) +
+		     table_bytes((size_t)nbuckets(capacity) * sizeof(struct gcp_ft_bucket)) +
+		     table_bytes((size_t)WHEEL_SIZE * sizeof(uint32_t));
 
 	return n + (conn_window_s ? cw_mem(capacity, conn_window_s) : 0);
-}
-
-/* Cache-line aligned and touched, like alloc_touched(). */
-static void *alloc_lines(size_t n)
-{
-	void *p = NULL;
-
-	if (posix_memalign(&p, 64, n ? n : 64) != 0)
-		return NULL;
-	memset(p, 0, n);
-	return p;
 }
 
 int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t conn_window_s)
@@ -722,10 +735,10 @@ int gcp_flow_table_init(struct gcp_flow_table *t, uint32_t capacity, uint32_t co
 	t->next_id = 1;
 	t->conn_window_s = conn_window_s;
 	/* The probe's largest allocations, used at random: touched now. */
-	t->flows = alloc_lines((size_t)capacity * sizeof(*t->flows));
-	t->meta = alloc_lines((size_t)capacity * sizeof(*t->meta));
-	t->buckets = alloc_lines((size_t)(t->bmask + 1) * sizeof(*t->buckets));
-	t->wheel = alloc_touched((size_t)t->wheel_size * sizeof(*t->wheel));
+	t->flows = alloc_table((size_t)capacity * sizeof(*t->flows));
+	t->meta = alloc_table((size_t)capacity * sizeof(*t->meta));
+	t->buckets = alloc_table((size_t)(t->bmask + 1) * sizeof(*t->buckets));
+	t->wheel = alloc_table((size_t)t->wheel_size * sizeof(*t->wheel));
 	if (!t->flows || !t->meta || !t->buckets || !t->wheel)
 		goto out;
 	if (conn_window_s && (rc = cw_init(t, capacity, conn_window_s)) < 0)
