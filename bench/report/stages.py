@@ -33,7 +33,7 @@ import revbuild  # noqa: E402
 # (stage key, label) in table order.
 STAGES = [
     ("decode", "decode (L2-L4, tunnels, IP fragments)"),
-    ("flow_lookup", "flow key, hash, lookup/insert"),
+    ("flow_lookup", "flow key, hash, lookup/insert (+ inlined counter update)"),
     ("flow_update", "flow update, timers, expiry, conn_count"),
     ("engine", "burst loop, clock"),
     ("reasm", "TCP reassembly"),
@@ -55,9 +55,13 @@ STAGES = [
 # suffix 'N removed), file (source path of the function) or obj (shared
 # object). Anything unmatched is charged to its callers.
 STAGE_RULES = [
+    # gcp_flow_packet is the whole per-packet flow step: lookup with the
+    # counter update inlined (tcp_facts and timer relinks stay apart).
     ("fn", r"^(gcp_flow_lookup|gcp_flow_hash|hash_bytes|build_key|idx_\w+|can_shift|"
            r"flow_create|flow_ref|new_id|is_reuse|sender_\w+|is_service_port|cmp_port|"
-           r"gcp_flow_lookup_\w+|\w*bucket\w*)$", "flow_lookup"),
+           r"gcp_flow_lookup_\w+|\w*bucket\w*|gcp_flow_packet|gcp_flow_probe_init|"
+           r"gcp_flow_prefetch_\w+|lookup_miss|lookup|take_free|key_eq|sig_match)$",
+     "flow_lookup"),
     ("fn", r"^(hs_step|hs_release|hs_pending)$", "hsid"),
     ("file", r"lib/src/(decode|ipfrag)\.c$", "decode"),
     ("file", r"lib/src/flow\.c$", "flow_update"),
@@ -67,8 +71,8 @@ STAGE_RULES = [
     ("file", r"lib/src/hsid\.c$", "hsid"),
     ("file", r"lib/src/rules\.c$", "rules"),
     ("file", r"lib/src/(record|emit|json)\.c$", "encode"),
-    ("file", r"dissectors/http/", "http"),
-    ("file", r"dissectors/tls/", "tls"),
+    ("file", r"dissectors/http2?/", "http"),
+    ("file", r"dissectors/(tls|quic)/", "tls"),
     ("file", r"dissectors/dns/", "dns"),
     ("file", r"dissectors/(smtp|pop3|imap)/", "mail"),
     ("file", r"dissectors/ftp/", "ftp"),
