@@ -4,6 +4,7 @@
  * unconsumed-tail (pending) buffer behind the consumed/needed parse
  * contract. */
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "engine.h"
@@ -111,17 +112,27 @@ static void pending_consume(struct gcp_pending *pd, uint32_t n)
 
 /* ---- dissector choice ------------------------------------------------------ */
 
-static bool has_port(const struct gcp_dissector *d, uint16_t port)
-{
-	for (unsigned i = 0; i < d->nports; i++)
-		if (d->ports[i] == port)
-			return true;
-	return false;
-}
-
 static bool eligible(const struct gcp_engine *e, const struct gcp_dissector *d, unsigned l4)
 {
 	return (d->l4_mask & l4) && (d->record_types & e->sub_mask);
+}
+
+/* Port -> dissectors that list it (bit i: gcp_dissectors[i]), and those
+ * that run on their ports only: built once per process, read-only after. */
+static uint32_t port_owners[65536];
+static uint32_t port_only;
+static pthread_once_t ports_once = PTHREAD_ONCE_INIT;
+
+static void build_port_owners(void)
+{
+	for (unsigned i = 0; i < gcp_dissector_count; i++) {
+		const struct gcp_dissector *d = gcp_dissectors[i];
+
+		for (unsigned k = 0; k < d->nports; k++)
+			port_owners[d->ports[k]] |= 1u << i;
+		if (d->flags & GCP_DIS_PORT_ONLY)
+			port_only |= 1u << i;
+	}
 }
 
 /* ---- Hyperscan identification ---------------------------------------------- */
@@ -196,19 +207,17 @@ void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
 static int choose(struct gcp_engine *e, struct gcp_flow *f, int dir, const uint8_t *d,
 		  uint32_t n)
 {
-	unsigned l4 = f->key.proto == IPPROTO_TCP ? GCP_L4_TCP : GCP_L4_UDP;
-	uint16_t sport = gcp_flow_sport(f), cport = gcp_flow_cport(f);
+	uint32_t want = f->key.proto == IPPROTO_TCP ? e->dis_tcp : e->dis_udp;
 	bool maybe = false;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned i = 0; i < gcp_dissector_count; i++) {
-			const struct gcp_dissector *ds = gcp_dissectors[i];
-			bool on_port = has_port(ds, sport) || has_port(ds, cport);
+	pthread_once(&ports_once, build_port_owners);
+	uint32_t on_port = (port_owners[gcp_flow_sport(f)] | port_owners[gcp_flow_cport(f)]) & want;
+	/* Those on the flow's ports first, then the rest, each in list order. */
+	uint32_t pass[2] = { on_port, want & ~on_port & ~port_only };
 
-			if (!eligible(e, ds, l4) || on_port != (pass == 0))
-				continue;
-			if (!on_port && (ds->flags & GCP_DIS_PORT_ONLY))
-				continue;
+	for (int p = 0; p < 2; p++) {
+		for (uint32_t m = pass[p]; m; m &= m - 1) {
+			const struct gcp_dissector *ds = gcp_dissectors[__builtin_ctz(m)];
 			int r = ds->probe(d, n, dir);
 
 			if (r == GCP_PROBE_YES) {

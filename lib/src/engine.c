@@ -212,19 +212,18 @@ void gcp_engine_destroy(struct gcp_engine *e)
 	free(e);
 }
 
-/* Does some subscribed record need the payload of l4 flows dissected?
- * A tcp record names the protocol Hyperscan found, so it needs it too. */
-static bool app_wanted(const struct gcp_engine *e, unsigned l4)
+/* Bit i: gcp_dissectors[i] runs on l4 and emits a subscribed type. */
+static uint32_t dissectors_wanted(const struct gcp_engine *e, unsigned l4)
 {
-	if (l4 == GCP_L4_TCP && (e->sub_mask & GCP_REC_TCP) && e->hsid.db)
-		return true;
+	uint32_t m = 0;
+
 	for (unsigned i = 0; i < gcp_dissector_count; i++) {
 		const struct gcp_dissector *d = gcp_dissectors[i];
 
 		if ((d->l4_mask & l4) && (d->record_types & e->sub_mask))
-			return true;
+			m |= 1u << i;
 	}
-	return false;
+	return m;
 }
 
 /* Flows created while nothing wants their payload are never dissected
@@ -236,8 +235,12 @@ int gcp_engine_subscribe(struct gcp_engine *e, unsigned mask, gcp_record_cb cb, 
 	e->sub_mask = cb ? mask : 0;
 	e->cb = cb;
 	e->cb_user = user;
-	e->app_tcp = app_wanted(e, GCP_L4_TCP);
-	e->app_udp = app_wanted(e, GCP_L4_UDP);
+	e->dis_tcp = dissectors_wanted(e, GCP_L4_TCP);
+	e->dis_udp = dissectors_wanted(e, GCP_L4_UDP);
+	/* A tcp record names the protocol Hyperscan found, so it needs the
+	 * payload identified too. */
+	e->app_tcp = e->dis_tcp || ((e->sub_mask & GCP_REC_TCP) && e->hsid.db);
+	e->app_udp = e->dis_udp != 0;
 	/* The tcp record reports payload, retransmissions and missed bytes. */
 	e->cold_tcp = e->app_tcp || (e->sub_mask & GCP_REC_TCP);
 	return GCP_OK;

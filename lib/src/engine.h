@@ -56,6 +56,7 @@ struct gcp_engine {
 	struct gcp_rb rb;
 	struct gcp_dissect_ctx ctx;   /* reused for every dissector call */
 	unsigned sub_mask;
+	uint32_t dis_tcp, dis_udp;    /* bit i: gcp_dissectors[i] is subscribed for TCP/UDP */
 	bool app_tcp, app_udp;        /* a subscribed record needs TCP/UDP payload dissected */
 	bool cold_tcp;                /* ... or TCP payload counted and reassembled */
 	gcp_record_cb cb;
