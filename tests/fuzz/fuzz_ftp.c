@@ -25,28 +25,10 @@ static void run(const struct gcp_dissector *dis, void *st, struct gcp_dissect_ct
 		uint8_t flags, const uint8_t *data, size_t size)
 {
 	struct fuzz_side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
-	uint8_t status = GCP_PARSE_OK;
 	int dir = flags & 1;
 
-	while (size >= 2 && status == GCP_PARSE_OK) {
-		size_t len = (size_t)data[0] << 8 | data[1];
-
-		data += 2;
-		size -= 2;
-		if (len > size)
-			len = size;
-		/* flags bit 1: a zero-length chunk is a gap of 100 bytes instead. */
-		if (len == 0 && (flags & 2))
-			status = dis->parse(st, ctx, dir, NULL, 100, GCP_PF_GAP).status;
-		else
-			status = fuzz_feed(dis, st, ctx, &sides[dir], dir, data, len, 0);
-		data += len;
-		size -= len;
-		if (!(flags & 4))
-			dir = !dir; /* flags bit 2: keep one direction */
-	}
-	for (int d = 0; d < 2 && status == GCP_PARSE_OK; d++)
-		status = fuzz_feed(dis, st, ctx, &sides[d], d, NULL, 0, GCP_PF_FIN);
+	/* flags bit 1: a zero-length chunk is a gap; bit 2: keep one direction */
+	fuzz_feed_chunks(dis, st, ctx, sides, dir, data, size, flags & 2, flags & 4, GCP_PARSE_OK);
 	if (dis->fini)
 		dis->fini(st, ctx);
 	free(sides[0].buf);

@@ -25,7 +25,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static const uint16_t port[] = { 25, 110, 143, 587 };
 	struct fuzz_side sides[2] = { { NULL, 0, false }, { NULL, 0, false } };
-	uint8_t status = GCP_PARSE_OK;
 
 	if (size < 1)
 		return 0;
@@ -42,29 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!st)
 		goto out;
 	d->init(st, ctx);
-	while (size >= 2 && status == GCP_PARSE_OK) {
-		size_t len = (size_t)data[0] << 8 | data[1];
-
-		data += 2;
-		size -= 2;
-		if (len > size)
-			len = size;
-		if (len == 0 && (flags & 4)) {
-			free(sides[dir].buf);
-			sides[dir].buf = NULL;
-			sides[dir].len = 0;
-			status = d->parse(st, ctx, dir, NULL, 100, GCP_PF_GAP).status;
-		} else {
-			status = fuzz_feed(d, st, ctx, &sides[dir], dir, data, len, 0);
-		}
-		data += len;
-		size -= len;
-		if (!(flags & 8))
-			dir = !dir;
-	}
-	/* Flow end: pending bytes offered once more with FIN, then fini. */
-	for (int i = 0; i < 2 && status == GCP_PARSE_OK; i++)
-		status = fuzz_feed(d, st, ctx, &sides[i], i, NULL, 0, GCP_PF_FIN);
+	/* flags bit 2: a zero-length chunk is a gap; bit 3: keep one direction */
+	fuzz_feed_chunks(d, st, ctx, sides, dir, data, size, flags & 4, flags & 8, GCP_PARSE_OK);
 	d->fini(st, ctx);
 out:
 	free(sides[0].buf);
