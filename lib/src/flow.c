@@ -105,45 +105,9 @@ static uint64_t hash_bytes(const void *data, size_t n, uint64_t seed)
 	return fmix64(h);
 }
 
-/* 64 x 64 -> 128-bit multiply, folded (wyhash's "mum"). */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	__uint128_t r = (__uint128_t)a * b;
-
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t load64(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, 8);
-	return v;
-}
-
-/*
- * The key is already canonical (a <= b), so hashing its bytes is
- * symmetric. The seed is the table's key: random per engine unless a
- * test fixes it, so nobody can craft keys that collide (hash flooding
- * would turn the index into long probe chains). Four independent
- * folded multiplies over the 44 bytes (wyhash's construction): a third
- * of the instructions of a word-at-a-time loop, on every packet.
- */
 uint32_t gcp_flow_hash(const struct gcp_flow_table *t, const struct gcp_flow_key *k)
 {
-	const uint8_t *b = (const uint8_t *)k;
-	uint64_t s = t->hash_seed;
-	uint32_t tail;
-
-	memcpy(&tail, b + 40, 4);
-	uint64_t x = mum(load64(b) ^ s ^ 0xa0761d6478bd642full, load64(b + 8) ^ 0xe7037ed1a0b428dbull);
-	uint64_t y = mum(load64(b + 16) ^ s ^ 0x8ebc6af09c88c6e3ull,
-			 load64(b + 24) ^ 0x589965cc75374cc3ull);
-	uint64_t z = mum(load64(b + 32) ^ s ^ 0x1d8e4e27c47d124full,
-			 ((uint64_t)tail | (44ull << 32)) ^ 0xeb44accab455d165ull);
-	uint64_t h = mum(x ^ y ^ 0xa0761d6478bd642full, z ^ s);
-
-	return (uint32_t)(h ^ (h >> 32));
+	return gcp_flow_hash_inline(t->hash_seed, k);
 }
 
 void gcp_flow_table_seed(struct gcp_flow_table *t, uint64_t seed)
@@ -152,43 +116,6 @@ void gcp_flow_table_seed(struct gcp_flow_table *t, uint64_t seed)
 }
 
 /* ---- key and orientation ------------------------------------------------ */
-
-static inline uint64_t load_be64(const uint8_t *b)
-{
-	uint64_t v;
-
-	memcpy(&v, b, 8);
-	return __builtin_bswap64(v);
-}
-
-/* memcmp(a, b, 16) < 0 without the call: two big-endian word compares. */
-static inline int addr_cmp(const struct gcp_addr *a, const struct gcp_addr *b)
-{
-	uint64_t a0 = load_be64(a->b), b0 = load_be64(b->b);
-
-	if (a0 != b0)
-		return a0 < b0 ? -1 : 1;
-	uint64_t a1 = load_be64(a->b + 8), b1 = load_be64(b->b + 8);
-
-	return a1 < b1 ? -1 : a1 > b1;
-}
-
-/* Builds the canonical key; returns whether the packet's sender is a. */
-static bool build_key(const struct gcp_pkt *p, struct gcp_flow_key *k)
-{
-	int c = addr_cmp(&p->src, &p->dst);
-	bool src_is_a = c < 0 || (c == 0 && p->sport <= p->dport);
-
-	k->a = src_is_a ? p->src : p->dst;
-	k->b = src_is_a ? p->dst : p->src;
-	k->pa = src_is_a ? p->sport : p->dport;
-	k->pb = src_is_a ? p->dport : p->sport;
-	k->vni = p->has_vni ? p->vni : 0;
-	k->vlan = p->nvlan ? p->vlan[0] : 0;
-	k->proto = p->l4proto;
-	k->ip_version = p->ip_version;
-	return src_is_a;
-}
 
 /* Registered service ports >= 1024 that clients rarely use as source
  * ports (databases, brokers, proxies, tunnels). Sorted for bsearch. */
@@ -248,10 +175,21 @@ static uint32_t flow_ref(const struct gcp_flow_table *t, const struct gcp_flow *
 	return (uint32_t)(f - t->flows) + 1;
 }
 
-/* The key has no padding (asserted above): compare it as words. */
+/* The key has no padding (asserted above): compare it as words (SSE2:
+ * bytes 0-15, 16-31 and 28-43, the last two overlapping). */
 static inline bool key_eq(const struct gcp_flow_key *x, const struct gcp_flow_key *y)
 {
 	const uint8_t *a = (const uint8_t *)x, *b = (const uint8_t *)y;
+#ifdef __SSE2__
+	__m128i d0 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)a),
+				    _mm_loadu_si128((const __m128i *)b));
+	__m128i d1 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + 16)),
+				    _mm_loadu_si128((const __m128i *)(b + 16)));
+	__m128i d2 = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(a + 28)),
+				    _mm_loadu_si128((const __m128i *)(b + 28)));
+
+	return _mm_movemask_epi8(_mm_and_si128(_mm_and_si128(d0, d1), d2)) == 0xffff;
+#else
 	uint64_t d = 0, u, v;
 	uint32_t s, w;
 
@@ -263,6 +201,7 @@ static inline bool key_eq(const struct gcp_flow_key *x, const struct gcp_flow_ke
 	memcpy(&s, a + 40, 4);
 	memcpy(&w, b + 40, 4);
 	return (d | (s ^ w)) == 0;
+#endif
 }
 
 static inline uint32_t next_bucket(const struct gcp_flow_table *t, uint32_t b)
@@ -857,12 +796,6 @@ static struct gcp_flow *flow_create(struct gcp_flow_table *t, struct gcp_flow *f
 	return f;
 }
 
-void gcp_flow_probe_init(const struct gcp_flow_table *t, const struct gcp_pkt *p,
-			 struct gcp_flow_probe *q)
-{
-	q->src_is_a = build_key(p, &q->key);
-	q->hash = gcp_flow_hash(t, &q->key);
-}
 
 /* Not found, or a closed flow's port reused: end, evict, create. Out of
  * line so the hit path stays small enough to inline. */
