@@ -856,7 +856,9 @@ struct gcp_flow *gcp_flow_lookup(struct gcp_flow_table *t, const struct gcp_pkt 
 
 /* ---- update ------------------------------------------------------------- */
 
-static void tcp_facts(struct gcp_flow *f, const struct gcp_pkt *p, int dir)
+/* Forced inline: once per TCP packet, and a call costs as much as it does. */
+static inline __attribute__((always_inline)) void
+tcp_facts(struct gcp_flow *f, const struct gcp_pkt *p, int dir)
 {
 	struct gcp_tcp_half *h = &f->th[dir];
 	uint8_t fl = p->tcp_flags;
