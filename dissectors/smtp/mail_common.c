@@ -112,6 +112,10 @@ struct mail_view mail_trim(struct mail_view v)
 
 static enum gcp_probe_result probe_word(const uint8_t *d, uint32_t len, const char *w)
 {
+	/* Most payloads differ at once: no strlen for them (probes run on
+	 * every first segment of every flow). */
+	if (len && lower(d[0]) != lower((uint8_t)w[0]))
+		return GCP_PROBE_NO;
 	uint32_t wl = (uint32_t)strlen(w), n = len < wl ? len : wl;
 
 	for (uint32_t i = 0; i < n; i++)
