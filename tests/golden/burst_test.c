@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,11 @@ static void run(const char *path, unsigned burst, struct out *o)
 	gcp_engine_destroy(e);
 }
 
+static bool same(const struct out *a, const struct out *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->buf, b->buf, a->len) == 0);
+}
+
 static unsigned check_file(const char *path)
 {
 	struct out one = { 0 }, b64 = { 0 }, b7 = { 0 };
@@ -89,10 +95,8 @@ static unsigned check_file(const char *path)
 		     one.n);
 	cr_assert_eq(b7.n, one.n, "%s: %u records in bursts of 7, %u one by one", path, b7.n,
 		     one.n);
-	cr_assert(b64.len == one.len && memcmp(b64.buf, one.buf, one.len) == 0,
-		  "%s: bursts of 64 change the records", path);
-	cr_assert(b7.len == one.len && memcmp(b7.buf, one.buf, one.len) == 0,
-		  "%s: bursts of 7 change the records", path);
+	cr_assert(same(&b64, &one), "%s: bursts of 64 change the records", path);
+	cr_assert(same(&b7, &one), "%s: bursts of 7 change the records", path);
 	free(one.buf);
 	free(b64.buf);
 	free(b7.buf);
