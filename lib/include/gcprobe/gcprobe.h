@@ -172,7 +172,10 @@ GCP_API int gcp_engine_create(const struct gcp_engine_opts *opts,
 /**
  * Subscribe to record types. Only the dissectors that produce a
  * subscribed type run; call again to change (replaces the previous
- * subscription). A NULL callback unsubscribes.
+ * subscription). A NULL callback unsubscribes. A flow whose payload no
+ * subscribed type needs (no dissector for it, and for TCP no tcp record)
+ * is tracked without reassembly or protocol identification; a new
+ * subscription applies to flows created after it.
  */
 GCP_API int gcp_engine_subscribe(struct gcp_engine *eng, unsigned type_mask,
 				 gcp_record_cb cb, void *user);
