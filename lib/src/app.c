@@ -60,11 +60,6 @@ struct gcp_flow_app *gcp_engine_flow_app(struct gcp_engine *e, struct gcp_flow *
 	return ap;
 }
 
-static void flow_app_free(struct gcp_engine *e, struct gcp_flow *f)
-{
-	gcp_pool_free(&e->ap_pool, f->ap, sizeof(*f->ap));
-	f->ap = NULL;
-}
 
 /* ---- pending tail ---------------------------------------------------------- */
 
@@ -111,11 +106,6 @@ static void pending_consume(struct gcp_pending *pd, uint32_t n)
 }
 
 /* ---- dissector choice ------------------------------------------------------ */
-
-static bool eligible(const struct gcp_engine *e, const struct gcp_dissector *d, unsigned l4)
-{
-	return (d->l4_mask & l4) && (d->record_types & e->sub_mask);
-}
 
 /* Port -> dissectors that list it (bit i: gcp_dissectors[i]), and those
  * that run on their ports only: built once per process, read-only after. */
@@ -194,7 +184,8 @@ void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
 {
 	unsigned l4 = f->key.proto == IPPROTO_TCP ? GCP_L4_TCP : GCP_L4_UDP;
 
-	if (f->app_state != GCP_APP_UNKNOWN || !eligible(e, d, l4) || !gcp_engine_flow_app(e, f))
+	if (f->app_state != GCP_APP_UNKNOWN || !gcp_engine_dissector_wanted(e, d, l4) ||
+	    !gcp_engine_flow_app(e, f))
 		return;
 	gcp_engine_ctx(e, f, now);
 	attach(e, f, d);
@@ -240,7 +231,7 @@ static int choose_named(struct gcp_engine *e, struct gcp_flow *f, unsigned app)
 {
 	const struct gcp_dissector *ds = dissector_named(gcp_hsid_name(app));
 
-	if (!ds || !eligible(e, ds, GCP_L4_TCP))
+	if (!ds || !gcp_engine_dissector_wanted(e, ds, GCP_L4_TCP))
 		return GCP_PROBE_NO;
 	attach(e, f, ds);
 	return f->app_state == GCP_APP_ACTIVE ? GCP_PROBE_YES : GCP_PROBE_NO;
@@ -499,8 +490,9 @@ static void app_end_tcp(struct gcp_engine *e, struct gcp_flow *f)
 	}
 }
 
-/* Flow end: everything hanging off f->ap is released with it. Call
- * after the records that read it (the tcp record does). */
+/* Flow end: reassembly drained, the dissector finished, what hangs off
+ * f->ap freed; f->ap itself stays for the records that read it (the tcp
+ * record) until gcp_engine_app_release(). */
 void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f)
 {
 	struct gcp_flow_app *ap = f->ap;
@@ -523,6 +515,6 @@ void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f)
 
 void gcp_engine_app_release(struct gcp_engine *e, struct gcp_flow *f)
 {
-	if (f->ap)
-		flow_app_free(e, f);
+	gcp_pool_free(&e->ap_pool, f->ap, sizeof(*f->ap)); /* NULL: no-op */
+	f->ap = NULL;
 }

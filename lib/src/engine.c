@@ -141,10 +141,9 @@ int gcp_engine_create(const struct gcp_engine_opts *opts, struct gcp_engine **ou
 	if (!out)
 		return GCP_ERR_INVAL;
 	*out = NULL;
-	/* Aligned: the staging area holds cache-line aligned probes. */
-	if (posix_memalign((void **)&e, 64, sizeof(*e)) != 0)
+	e = calloc(1, sizeof(*e));
+	if (!e)
 		return GCP_ERR_NOMEM;
-	memset(e, 0, sizeof(*e));
 	atomic_init(&e->rules.next, NULL);
 	rc = take_opts(e, opts);
 	if (!rc)
@@ -220,7 +219,7 @@ static uint32_t dissectors_wanted(const struct gcp_engine *e, unsigned l4)
 	for (unsigned i = 0; i < gcp_dissector_count; i++) {
 		const struct gcp_dissector *d = gcp_dissectors[i];
 
-		if ((d->l4_mask & l4) && (d->record_types & e->sub_mask))
+		if (gcp_engine_dissector_wanted(e, d, l4))
 			m |= 1u << i;
 	}
 	return m;
@@ -376,9 +375,9 @@ static unsigned stage_decode(struct gcp_engine *e, const struct gcp_packet *in, 
 		if (bad_packet(pk))
 			break;
 		/* Headers of the frames to come: decode reads them in turn. */
-		if (k + 4 < n && in[k + 4].data) {
-			__builtin_prefetch(in[k + 4].data);
-			__builtin_prefetch(in[k + 4].data + 64);
+		if (k + PREFETCH_AHEAD < n && in[k + PREFETCH_AHEAD].data) {
+			__builtin_prefetch(in[k + PREFETCH_AHEAD].data);
+			__builtin_prefetch(in[k + PREFETCH_AHEAD].data + 64);
 		}
 		if (tick_due(e, pk->ts_ns) && k)
 			break; /* timers first: the next stage starts with this frame */

@@ -94,6 +94,12 @@ void gcp_engine_app_end(struct gcp_engine *e, struct gcp_flow *f);
 void gcp_engine_app_release(struct gcp_engine *e, struct gcp_flow *f);
 /* The flow's cold state, allocated on first use; NULL when the pool refuses. */
 struct gcp_flow_app *gcp_engine_flow_app(struct gcp_engine *e, struct gcp_flow *f);
+/* Dissector d runs on l4 flows and emits a subscribed record type. */
+static inline bool gcp_engine_dissector_wanted(const struct gcp_engine *e,
+					       const struct gcp_dissector *d, unsigned l4)
+{
+	return (d->l4_mask & l4) && (d->record_types & e->sub_mask);
+}
 /* Attach dissector d to flow f without probing (expected flows). */
 void gcp_engine_app_attach(struct gcp_engine *e, struct gcp_flow *f,
 			   const struct gcp_dissector *d, uint64_t now);
